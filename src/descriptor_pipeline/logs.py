@@ -1,0 +1,51 @@
+"""Logging set-up for stage scripts and a progress reporter for long loops."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+LOG = logging.getLogger("descriptor_pipeline")
+
+
+def setup_logging(log_file: str | None = None, level: int = logging.INFO) -> None:
+    """Send the package's log records to ``log_file`` (and stderr when no file is given)."""
+    handler: logging.Handler = logging.FileHandler(log_file, mode="w", encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    LOG.handlers[:] = [handler]
+    LOG.setLevel(level)
+    LOG.propagate = False
+
+
+class Progress:
+    """Log ``done / total`` with rate and time left, at most every ``every`` seconds."""
+
+    def __init__(self, what: str, total: int, unit: str, every: float = 10.0) -> None:
+        self.what, self.total, self.unit, self.every = what, max(int(total), 0), unit, every
+        self.start = self.last = time.perf_counter()
+        self.done = 0
+
+    def update(self, n: int) -> None:
+        """Count ``n`` more units done; log when ``every`` seconds have passed."""
+        self.done += n
+        now = time.perf_counter()
+        if now - self.last >= self.every:
+            self.last = now
+            self._log(now)
+
+    def finish(self) -> float:
+        """Log the final count; return the elapsed seconds."""
+        now = time.perf_counter()
+        self._log(now)
+        return now - self.start
+
+    def _log(self, now: float) -> None:
+        elapsed = max(now - self.start, 1e-9)
+        rate = self.done / elapsed
+        left = (self.total - self.done) / rate if rate > 0 and self.total > self.done else 0.0
+        pct = 100.0 * self.done / self.total if self.total else 100.0
+        LOG.info(
+            "%s: %d/%d %s (%.1f%%), %.0f %s/s, %.0f s elapsed, about %.0f s left",
+            self.what, self.done, self.total, self.unit, pct, rate, self.unit, elapsed, left,
+        )

@@ -1,0 +1,20 @@
+rule ingest:
+    input:
+        input_files,
+    output:
+        stats="results/ingest/column_stats.parquet",
+        survivors="results/ingest/survivors.txt",
+        sample="results/ingest/sample.parquet",
+    params:
+        config=config,
+    threads: 2
+    resources:
+        mem_mb=4000,
+    log:
+        "logs/ingest.log",
+    benchmark:
+        "benchmarks/ingest.tsv"
+    conda:
+        "../envs/cpu.yaml"
+    script:
+        "../scripts/ingest.py"

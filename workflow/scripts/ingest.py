@@ -1,0 +1,18 @@
+"""Rule ingest: statistics, quality filters, exact duplicates and the row sample."""
+
+from descriptor_pipeline.ingest import IngestSettings, run_ingest
+from descriptor_pipeline.stage import run_stage
+
+
+def main(smk):
+    run_ingest(
+        files=list(smk.input),
+        settings=IngestSettings.from_config(smk.params.config),
+        out_stats=smk.output.stats,
+        out_survivors=smk.output.survivors,
+        out_sample=smk.output.sample,
+        threads=smk.threads,
+    )
+
+
+run_stage(snakemake, main)  # noqa: F821
