@@ -12,6 +12,8 @@ validate(config, "config/schema.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"
+include: "workflow/rules/passes.smk"
+include: "workflow/rules/select.smk"
 
 
 rule all:

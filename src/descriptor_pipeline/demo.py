@@ -4,7 +4,7 @@ Column names say what was planted, so the result can be read against the truth:
 ``mono{g}_*`` monotone transforms of one latent (Spearman merges them), ``wave{g}_*`` non-monotone
 functions of one latent such as x, x^2, sin (they survive Spearman; HSIC / RDC merge them),
 ``indep_*`` independent columns (never merged), ``const_*``, ``nearconst_*``, ``sparse_missing_*``,
-``allnull_*`` (dropped at ingest), ``dupe_*`` exact copies of other columns, and the id columns
+``allnull_*`` (dropped at ingest), ``*_dupe`` exact copies of other columns, and the id columns
 ``row_id`` (numeric, excluded by config) and ``mol_id`` / ``smiles`` (text, left out).
 """
 
@@ -103,8 +103,8 @@ def make_table(n_rows: int = 3000, seed: int = 7, n_monotone: int = 20, n_wave: 
         truth.all_missing.append(f"allnull_{i}")
 
     originals = [f"mono{g:02d}_z" for g in range(0, n_monotone, 4)] + [f"indep_{k}_{i:02d}" for i, k in ((1, "lognormal"), (3, "counts"), (5, "gappy"))]
-    for i, original in enumerate(originals):
-        copy = f"dupe_{i}_{original}"
+    for original in originals:
+        copy = f"{original}_dupe"  # sorts after its original, so the original is the keeper by default
         cols[copy] = cols[original]
         truth.duplicates[copy] = original
 

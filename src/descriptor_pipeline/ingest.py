@@ -73,7 +73,7 @@ def scan(schema: InputSchema, settings: IngestSettings, threads: int = 1) -> Col
                 chunk[:, j] = batch.column(j).to_numpy(zero_copy_only=False)
             scanner.update(chunk)
             progress.update(batch.num_rows)
-    except duckdb.Error as exc:
+    except (duckdb.Error, pa.ArrowException, OSError) as exc:  # errors met while iterating arrive via Arrow
         first = str(exc).splitlines()[0]
         raise PipelineError(f"{schema.files[0]}: DuckDB could not read the input ({first}); check every file in 'input'") from None
     finally:

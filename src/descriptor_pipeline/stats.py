@@ -177,7 +177,7 @@ def winsorized_variance(sample: np.ndarray, low: np.ndarray, high: np.ndarray) -
     clipped = np.clip(np.where(present, sample, 0.0), low, high)
     scale = _pow2_scale(np.maximum(np.abs(low), np.abs(high)))
     scaled = np.where(present, clipped / scale, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # +inf where beyond float64's range
         mean = scaled.sum(axis=0) / np.maximum(n, 1)
         dev = np.where(present, scaled - mean, 0.0)
         var = (dev * dev).sum(axis=0) / np.maximum(n - 1, 1) * scale * scale

@@ -1,0 +1,312 @@
+"""The block engine and the three dependence measures, written once against the array namespace ``xp``.
+
+Data layout: columns are rows here, ``X`` has shape (columns, rows), float64, NaN = missing.
+
+Every measure maps a column to ``d`` feature rows (``d`` = 1 for Spearman, D random Fourier features
+for HSIC, k sinusoidal features for RDC), centered over the column's present rows, with 0 where the
+value is missing. All pairs of a column block I against a block J come from one matrix product
+``F_I @ F_J.T``; a measure-specific reduction turns each (d x d) sub-block into one similarity, and only
+pairs at or above the threshold leave the block, as edges. Memory is bounded by the block size.
+
+Missing values (one rule for all three measures): a missing value contributes a zero centered feature,
+so a row where either column is missing adds nothing to their cross-product. For two columns with
+the same missing rows this equals the measure on their complete rows; where the rows differ, the
+similarity is attenuated (never inflated): a column only stands in for another where both are known.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from descriptor_pipeline.backend import svdvals, to_numpy, unpermute
+
+HIST_EDGES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99)
+
+
+def derive_seed(seed: int, *names: str) -> int:
+    """A 63-bit seed derived from the config seed and a purpose (e.g. the pass name)."""
+    digest = hashlib.blake2b("\x00".join((str(seed), *names)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def average_ranks(xp: ModuleType, X: Any) -> tuple[Any, Any]:
+    """Average ranks (1-based, ties get the mean rank) of each row's present values.
+
+    ``X`` is (columns, rows) float64 with NaN for missing; returns (ranks, n_present). Ranks at missing
+    positions are meaningless and must be masked by the caller.
+    """
+    present = ~xp.isnan(X)
+    n_present = xp.sum(xp.astype(present, xp.int64), axis=-1)
+    b, n = X.shape
+    keyed = xp.where(present, X, xp.inf)  # missing (and only missing: +-inf were made NaN) sorts last
+    order = xp.argsort(keyed, axis=-1, stable=True)
+    ordered = xp.take_along_axis(keyed, order, axis=-1)
+    new_run = xp.concat([xp.ones((b, 1), dtype=xp.bool), ordered[:, 1:] != ordered[:, :-1]], axis=1)
+    flat = xp.reshape(new_run, (-1,))
+    starts = xp.nonzero(flat)[0]
+    run = xp.cumulative_sum(xp.astype(flat, xp.int64)) - 1
+    first = xp.take(starts, run)
+    last = xp.take(xp.concat([starts[1:], xp.asarray([b * n], dtype=starts.dtype)]), run) - 1
+    offset = (xp.arange(b * n, dtype=xp.int64) // n) * n
+    ranks_sorted = xp.reshape(xp.astype(first + last - 2 * offset, xp.float64) / 2.0 + 1.0, (b, n))
+    return unpermute(xp, order, ranks_sorted), n_present
+
+
+def _center_present(xp: ModuleType, F: Any, present: Any, n_present: Any) -> Any:
+    """Center features (columns, d, rows) over each column's present rows; 0 at missing rows."""
+    mask = present[:, None, :]
+    denom = xp.astype(xp.maximum(n_present, 1), F.dtype)[:, None, None]
+    mean = xp.sum(xp.where(mask, F, 0.0), axis=-1, keepdims=True) / denom
+    return xp.where(mask, F - mean, 0.0)
+
+
+class Measure:
+    """A dependence measure: ``width`` features per column and a reduction of (d x d) blocks."""
+
+    name: str = ""
+    width: int = 1
+
+    def fit(self, X: np.ndarray) -> None:
+        """Host-side per-column parameters from the whole (columns, rows) matrix (optional)."""
+
+    def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
+        """(b*width, rows) float64 features of the columns ``cols`` of the fitted matrix, block ``X``."""
+        raise NotImplementedError
+
+    def reduce(self, xp: ModuleType, G: Any, bi: int, bj: int, threshold: float) -> Any:
+        """(bi, bj) similarities from the (bi*width, bj*width) product block ``G``."""
+        raise NotImplementedError
+
+
+class Spearman(Measure):
+    """|Spearman rho|: Pearson correlation of average ranks; features are unit-norm centered ranks."""
+
+    name, width = "spearman", 1
+
+    def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
+        present = ~xp.isnan(X)
+        ranks, n_present = average_ranks(xp, X)
+        centered = xp.where(present, ranks - xp.astype(n_present + 1, xp.float64)[:, None] / 2.0, 0.0)
+        norm = xp.sqrt(xp.sum(centered * centered, axis=-1, keepdims=True))
+        return xp.where(norm > 0, centered / xp.where(norm > 0, norm, 1.0), 0.0)
+
+    def reduce(self, xp: ModuleType, G: Any, bi: int, bj: int, threshold: float) -> Any:
+        return xp.abs(G)
+
+
+def median_bandwidth(x: np.ndarray, max_points: int = 1000) -> float:
+    """Median heuristic: the median |x_a - x_b| over pairs a < b of the first ``max_points`` present values.
+
+    Falls back to the standard deviation, then 1.0, when the median distance is 0.
+    """
+    v = x[~np.isnan(x)][:max_points]
+    if v.size < 2:
+        return 1.0
+    diff = np.abs(v[:, None] - v[None, :])[np.triu_indices(v.size, k=1)]
+    med = float(np.median(diff))
+    if med > 0 and np.isfinite(med):
+        return med
+    sd = float(np.std(v))
+    return sd if sd > 0 and np.isfinite(sd) else 1.0
+
+
+@dataclass
+class HSIC(Measure):
+    """Normalized HSIC, HSIC(x,y)/sqrt(HSIC(x,x) HSIC(y,y)), Gaussian kernels, random Fourier features.
+
+    phi(x) = sqrt(2/D) cos(omega x / sigma + b), omega ~ N(0, 1), b ~ U(0, 2 pi), the same draws for
+    every column; sigma is the column's median-heuristic bandwidth. HSIC(x,y) ~ ||C_xy||_F^2.
+    """
+
+    n_features: int = 64
+    seed: int = 0
+    name: str = "hsic"
+    sigma: np.ndarray = field(default_factory=lambda: np.ones(0))
+
+    def __post_init__(self) -> None:
+        self.width = self.n_features
+        rng = np.random.default_rng(self.seed)
+        self.omega = rng.standard_normal(self.n_features)
+        self.phase = rng.uniform(0.0, 2.0 * math.pi, self.n_features)
+
+    def fit(self, X: np.ndarray) -> None:
+        self.sigma = np.array([median_bandwidth(row) for row in X])
+
+    def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
+        present = ~xp.isnan(X)
+        n_present = xp.sum(xp.astype(present, xp.int64), axis=-1)
+        sigma = xp.asarray(self.sigma[cols])
+        scaled = xp.where(present, X, 0.0) / sigma[:, None]
+        omega = xp.asarray(self.omega)[None, :, None]
+        phase = xp.asarray(self.phase)[None, :, None]
+        phi = xp.cos(scaled[:, None, :] * omega + phase) * math.sqrt(2.0 / self.n_features)
+        return _normalize_gram(xp, _center_present(xp, phi, present, n_present))
+
+    def reduce(self, xp: ModuleType, G: Any, bi: int, bj: int, threshold: float) -> Any:
+        d = self.width
+        G4 = xp.reshape(G, (bi, d, bj, d))
+        return xp.sum(xp.sum(G4 * G4, axis=3), axis=1)
+
+
+def _normalize_gram(xp: ModuleType, F: Any) -> Any:
+    """Scale each column's (d, rows) features so that ||F F^T||_F = 1; return (b*d, rows)."""
+    b, d, n = F.shape
+    gram = F @ xp.permute_dims(F, (0, 2, 1))
+    fro = xp.sqrt(xp.sqrt(xp.sum(xp.reshape(gram * gram, (b, d * d)), axis=-1)))
+    F = xp.where(fro[:, None, None] > 0, F / xp.where(fro > 0, fro, 1.0)[:, None, None], 0.0)
+    return xp.reshape(F, (b * d, n))
+
+
+@dataclass
+class RDC(Measure):
+    """Randomized dependence coefficient: the largest canonical correlation between k random sinusoidal
+    features sin(s (u w1 + w0)) of the copula transforms u = rank / n of two columns.
+
+    Canonical correlations are the singular values of Q_x^T Q_y, where Q is an orthonormal basis of a
+    column's centered features; directions with singular value below ``rank_tol`` times the largest are
+    left out (the features of one column are nearly collinear: about 3 numerically independent of 20).
+    """
+
+    k: int = 20
+    s: float = 1.0 / 6.0
+    seed: int = 0
+    rank_tol: float = 1e-6
+    name: str = "rdc"
+
+    def __post_init__(self) -> None:
+        self.width = self.k
+        rng = np.random.default_rng(self.seed)
+        self.weights = rng.standard_normal((2, self.k))  # rows: multiplier of u, multiplier of the constant 1
+
+    def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
+        present = ~xp.isnan(X)
+        ranks, n_present = average_ranks(xp, X)
+        u = xp.where(present, ranks / xp.astype(xp.maximum(n_present, 1), xp.float64)[:, None], 0.0)
+        w = xp.asarray(self.weights)
+        F = xp.sin(self.s * (u[:, None, :] * w[0][None, :, None] + w[1][None, :, None]))
+        F = _center_present(xp, F, present, n_present)
+        b, k, n = F.shape
+        _, sv, vh = xp.linalg.svd(F, full_matrices=False)
+        keep = sv > self.rank_tol * sv[:, :1]
+        Q = xp.where(keep[:, :, None], vh, 0.0)
+        return xp.reshape(Q, (b * k, n))
+
+    def reduce(self, xp: ModuleType, G: Any, bi: int, bj: int, threshold: float) -> Any:
+        k = self.width
+        blocks = xp.reshape(xp.permute_dims(xp.reshape(G, (bi, k, bj, k)), (0, 2, 1, 3)), (bi * bj, k, k))
+        # The spectral norm is at most the Frobenius norm: only blocks that could reach the threshold
+        # need their singular values; the others keep the Frobenius bound (below the threshold).
+        fro = xp.sqrt(xp.sum(xp.reshape(blocks * blocks, (bi * bj, k * k)), axis=-1))
+        candidates = xp.nonzero(fro >= threshold)[0]
+        if candidates.shape[0] == 0:
+            return xp.reshape(fro, (bi, bj))
+        top = svdvals(xp, xp.astype(xp.take(blocks, candidates, axis=0), xp.float64))[:, 0]
+        exact = xp.zeros(bi * bj, dtype=xp.float64)
+        hit = xp.zeros(bi * bj, dtype=xp.bool)
+        exact = _scatter(xp, exact, candidates, top)
+        hit = _scatter(xp, hit, candidates, xp.ones(candidates.shape[0], dtype=xp.bool))
+        return xp.reshape(xp.where(hit, exact, xp.astype(fro, xp.float64)), (bi, bj))
+
+
+def _scatter(xp: ModuleType, target: Any, index: Any, values: Any) -> Any:
+    """``target[index] = values`` for 1-D arrays, without in-place integer-array assignment."""
+    order = xp.argsort(index)
+    index, values = xp.take(index, order), xp.take(values, order)
+    pos = xp.searchsorted(index, xp.arange(target.shape[0], dtype=index.dtype))
+    pos = xp.clip(pos, 0, index.shape[0] - 1)
+    matched = xp.take(index, pos) == xp.arange(target.shape[0], dtype=index.dtype)
+    return xp.where(matched, xp.take(values, pos), target)
+
+
+@dataclass
+class EdgeResult:
+    """Pairs at or above the threshold (column indices i < j, similarity) and a coarse histogram."""
+
+    i: np.ndarray
+    j: np.ndarray
+    similarity: np.ndarray
+    hist_edges: tuple[float, ...] = HIST_EDGES
+    hist_counts: list[int] = field(default_factory=list)
+    n_blocks: int = 0
+    block_columns: int = 0
+    seconds: float = 0.0
+
+
+def block_columns(width: int, itemsize: int, block_memory_mb: int) -> int:
+    """Columns per block so that one product block (and its reduction temporaries) fits the budget."""
+    budget = block_memory_mb * 2**20 / 3
+    return max(1, int(math.sqrt(budget / itemsize)) // width)
+
+
+def all_pairs(
+    X: np.ndarray,
+    measure: Measure,
+    threshold: float,
+    xp: ModuleType,
+    dtype: str = "float32",
+    block_memory_mb: int = 256,
+    on_block: Callable[[int, int], None] | None = None,
+) -> EdgeResult:
+    """Similarities of all column pairs of ``X`` (columns, rows), block against block; keep those >= threshold."""
+    t0 = time.perf_counter()
+    p = X.shape[0]
+    measure.fit(X)
+    compute_dtype = getattr(xp, dtype)
+    itemsize = 4 if dtype == "float32" else 8
+    b = min(max(p, 1), block_columns(measure.width, itemsize, block_memory_mb))
+    starts = list(range(0, p, b))
+    cache: dict[int, Any] = {}
+    cacheable = p * measure.width * X.shape[1] * itemsize <= 4 * block_memory_mb * 2**20
+
+    def feats(s: int) -> Any:
+        if s in cache:
+            return cache[s]
+        cols = slice(s, min(s + b, p))
+        F = xp.astype(measure.features(xp, xp.asarray(X[cols]), cols), compute_dtype)
+        if cacheable:
+            cache[s] = F
+        return F
+
+    edges_i: list[np.ndarray] = []
+    edges_j: list[np.ndarray] = []
+    edges_s: list[np.ndarray] = []
+    counts = np.zeros(len(HIST_EDGES), dtype=np.int64)
+    n_blocks = len(starts) * (len(starts) + 1) // 2
+    done = 0
+    for si in starts:
+        FI = feats(si)
+        bi = min(b, p - si)
+        for sj in starts:
+            if sj < si:
+                continue
+            bj = min(b, p - sj)
+            FJ = FI if sj == si else feats(sj)
+            S = measure.reduce(xp, FI @ xp.permute_dims(FJ, (1, 0)), bi, bj, threshold)
+            gi = xp.arange(si, si + bi)[:, None]
+            gj = xp.arange(sj, sj + bj)[None, :]
+            valid = gi < gj
+            for k, edge in enumerate(HIST_EDGES):
+                counts[k] += int(xp.sum(xp.astype(valid & (S >= edge), xp.int64)))
+            ii, jj = xp.nonzero(valid & (S >= threshold))
+            if ii.shape[0]:
+                edges_i.append(to_numpy(ii) + si)
+                edges_j.append(to_numpy(jj) + sj)
+                flat = xp.take(xp.reshape(S, (-1,)), ii * bj + jj)
+                edges_s.append(to_numpy(xp.astype(flat, xp.float64)))
+            done += 1
+            if on_block is not None:
+                on_block(done, n_blocks)
+    hist = [int(counts[k] - (counts[k + 1] if k + 1 < len(counts) else 0)) for k in range(len(counts))]
+    cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dtype=dt))
+    return EdgeResult(
+        i=cat(edges_i, np.int64), j=cat(edges_j, np.int64), similarity=cat(edges_s, np.float64),
+        hist_counts=hist, n_blocks=n_blocks, block_columns=b, seconds=time.perf_counter() - t0,
+    )

@@ -1,0 +1,152 @@
+"""One dependence pass: read the previous survivors' sample columns, find edges, cluster, write outputs.
+
+Outputs of pass P: ``clusters.parquet`` (descriptor, cluster, representative, similarity,
+is_representative, community, centrality), ``edges.parquet`` (descriptor_a, descriptor_b, similarity),
+``survivors.txt`` (input column order) and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from descriptor_pipeline import io
+from descriptor_pipeline.backend import get_namespace, resolve_backend
+from descriptor_pipeline.dependence import HSIC, RDC, Measure, Spearman, all_pairs, derive_seed
+from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.graph import cluster_descriptors
+from descriptor_pipeline.logs import LOG, Progress
+
+PASSES = ("spearman", "hsic", "rdc")
+
+
+def make_measure(pass_name: str, config: dict) -> Measure:
+    """The measure of a pass, with its settings and a seed derived from the config seed and the pass name."""
+    settings = config["passes"][pass_name]
+    seed = derive_seed(config["seed"], pass_name, "features")
+    if pass_name == "spearman":
+        return Spearman()
+    if pass_name == "hsic":
+        return HSIC(n_features=settings["n_features"], seed=seed)
+    if pass_name == "rdc":
+        return RDC(k=settings["k"], s=settings["s"], seed=seed)
+    raise PipelineError(f"config key 'passes': unknown pass {pass_name!r}; use one of {', '.join(PASSES)}")
+
+
+def read_sample(path: str, names: Sequence[str], max_rows: int = 0) -> np.ndarray:
+    """Columns ``names`` of the ingest sample as a (columns, rows) float64 array, NaN for missing."""
+    try:
+        table = pq.read_table(path, columns=list(names))
+    except (pa.ArrowInvalid, OSError, KeyError) as exc:
+        raise PipelineError(f"{path}: cannot read the sample columns ({exc}); rerun the ingest rule") from None
+    if max_rows:
+        table = table.slice(0, max_rows)
+    X = np.empty((len(names), table.num_rows))
+    for k, name in enumerate(names):
+        X[k] = table.column(name).to_numpy()
+    X[~np.isfinite(X)] = np.nan
+    return X
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def run_pass(
+    pass_name: str,
+    config: dict,
+    sample_path: str,
+    survivors_in: str,
+    column_stats: str,
+    out_clusters: str,
+    out_edges: str,
+    out_survivors: str,
+    out_summary: str,
+) -> dict:
+    """Run one dependence pass end to end and write its four outputs; return the summary."""
+    t0 = time.perf_counter()
+    settings = config["passes"][pass_name]
+    threshold = float(settings["threshold"])
+    backend = resolve_backend(config.get("backend", "auto"))
+    xp = get_namespace(backend)
+    names_in = io.read_lines(survivors_in)
+    names = sorted(names_in)  # compute in name order: column order cannot matter
+    X = read_sample(sample_path, names, int(settings.get("max_rows", 0)))
+    t_read = time.perf_counter()
+    LOG.info("%s: %d descriptors x %d rows, threshold %.4g, backend %s, dtype %s",
+             pass_name, len(names), X.shape[1], threshold, backend, config.get("dtype", "float32"))
+
+    measure = make_measure(pass_name, config)
+    progress = Progress(f"{pass_name} blocks", 1, "blocks")
+
+    def on_block(done: int, total: int) -> None:
+        progress.total = total
+        progress.update(1)
+
+    edges = all_pairs(X, measure, threshold, xp, config.get("dtype", "float32"), int(config.get("block_memory_mb", 256)), on_block)
+    progress.finish()
+    t_pairs = time.perf_counter()
+    LOG.info("%s: %d pairs at or above %.4g (%d blocks of %d columns)", pass_name, len(edges.i), threshold, edges.n_blocks, edges.block_columns)
+
+    stats = pq.read_table(column_stats, columns=["column", "missing_ratio", "robust_variance"]).to_pydict()
+    missing = {c: (m if m is not None else 0.0) for c, m in zip(stats["column"], stats["missing_ratio"])}
+    rvar = {c: (v if v is not None else 0.0) for c, v in zip(stats["column"], stats["robust_variance"])}
+    clustering = cluster_descriptors(
+        names, edges.i, edges.j, edges.similarity, threshold, derive_seed(config["seed"], pass_name, "leiden"),
+        keep=config.get("keep", ()), prefer=config.get("prefer", ()), missing_ratio=missing, robust_variance=rvar,
+    )
+    t_cluster = time.perf_counter()
+
+    survivor_set = set(clustering.survivors)
+    survivors = [n for n in names_in if n in survivor_set]
+    sizes = np.bincount(np.asarray(clustering.cluster, dtype=np.int64)) if names else np.zeros(0, dtype=np.int64)
+    io.write_parquet(out_edges, pa.table({
+        "descriptor_a": pa.array([names[k] for k in edges.i], type=pa.string()),
+        "descriptor_b": pa.array([names[k] for k in edges.j], type=pa.string()),
+        "similarity": pa.array(edges.similarity, type=pa.float64()),
+    }))
+    io.write_parquet(out_clusters, pa.table({
+        "descriptor": pa.array(clustering.names, type=pa.string()),
+        "cluster": pa.array(clustering.cluster, type=pa.int64()),
+        "representative": pa.array(clustering.representative, type=pa.string()),
+        "similarity": pa.array(clustering.similarity, type=pa.float64()),
+        "is_representative": pa.array([n == r for n, r in zip(clustering.names, clustering.representative)]),
+        "community": pa.array(clustering.community, type=pa.int64()),
+        "centrality": pa.array(clustering.centrality, type=pa.float64()),
+    }))
+    summary = {
+        "pass": pass_name,
+        "threshold": threshold,
+        "descriptors_in": len(names),
+        "descriptors_out": len(survivors),
+        "removed": len(names) - len(survivors),
+        "rows": int(X.shape[1]),
+        "edges": int(len(edges.i)),
+        "clusters": int(len(sizes)),
+        "cluster_size_max": int(sizes.max()) if len(sizes) else 0,
+        "cluster_size_counts": {str(int(s)): int(c) for s, c in zip(*np.unique(sizes, return_counts=True))} if len(sizes) else {},
+        "similarity_histogram": {"bin_lower_edges": list(edges.hist_edges), "pair_counts": edges.hist_counts},
+        "backend": backend,
+        "dtype": config.get("dtype", "float32"),
+        "block_columns": edges.block_columns,
+        "blocks": edges.n_blocks,
+        "settings": {k: v for k, v in settings.items()},
+        "seconds": {
+            "read": round(t_read - t0, 3),
+            "pairs": round(t_pairs - t_read, 3),
+            "cluster": round(t_cluster - t_pairs, 3),
+        },
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+    }
+    io.write_json(out_summary, summary)
+    io.write_lines(out_survivors, survivors)
+    LOG.info("%s: %d of %d descriptors survive (%.1f s)", pass_name, len(survivors), len(names), time.perf_counter() - t0)
+    return summary

@@ -1,0 +1,286 @@
+"""Streaming statistics (stats.py and the statistics ingest writes) against independent references."""
+
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from descriptor_pipeline.stats import (
+    ColumnScanner,
+    canonical_bits,
+    distinct_counts,
+    sample_quantiles,
+    splitmix64,
+    winsorized_variance,
+)
+
+QUANTILES = {"q01": 0.01, "q25": 0.25, "median": 0.5, "q75": 0.75, "q99": 0.99}
+
+
+# ---- references ---------------------------------------------------------------------------------
+
+
+def as_float(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Python-level conversion of any numeric Arrow column to float64, every missing value (null, NaN, +-inf) NaN."""
+    values = np.array([np.nan if v is None else float(v) for v in column.to_pylist()], dtype=np.float64)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def exact_moments(values: np.ndarray) -> tuple[float, float, Fraction]:
+    """Mean, sample std (ddof=1) and the exact sample variance of the present values, in rational arithmetic."""
+    xs = [Fraction(float(v)) for v in values if np.isfinite(v)]
+    mean = sum(xs, Fraction(0)) / len(xs)
+    var = sum(((x - mean) ** 2 for x in xs), Fraction(0)) / (len(xs) - 1)
+    # sqrt without overflowing float64 on the way: scale by an even power of two first
+    shift = 2 * (max(var.numerator.bit_length() - var.denominator.bit_length(), 0) // 2)
+    std = math.sqrt(float(var / 2**shift)) * 2.0 ** (shift // 2)
+    return float(mean), std, var
+
+
+def splitmix64_reference(x: int) -> int:
+    """splitmix64 finalizer of x + golden ratio, in Python integers (Steele, Lea & Flood 2014)."""
+    mask = (1 << 64) - 1
+    z = (x + 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
+
+
+def planted_matrix(n: int, seed: int) -> np.ndarray:
+    """(n x 4) floats with missing values (NaN, +-inf), an offset column, an integer-valued column and a constant."""
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([
+        rng.normal(3.0, 2.0, n),
+        rng.lognormal(size=n) * 1e6,
+        rng.integers(-4, 5, n).astype(float),
+        np.full(n, 2.5),
+    ])
+    x[rng.random(n) < 0.1, 0] = np.nan
+    x[rng.random(n) < 0.05, 1] = np.inf
+    x[rng.random(n) < 0.05, 1] = -np.inf
+    x[rng.random(n) < 0.2, 3] = np.nan
+    return x
+
+
+def scan(x: np.ndarray, chunk: int, seed: int = 0, sample_rows: int = 0, names: list[str] | None = None) -> ColumnScanner:
+    names = names or [f"c{j}" for j in range(x.shape[1])]
+    scanner = ColumnScanner(names, seed=seed, sample_rows=sample_rows)
+    for lo in range(0, x.shape[0], chunk):
+        scanner.update(x[lo : lo + chunk])
+    return scanner
+
+
+# ---- stats.py units -----------------------------------------------------------------------------
+
+
+def test_splitmix64_matches_published_sequence_and_python_reference():
+    # The first outputs of SplitMix64 seeded with 0 are splitmix64(0), splitmix64(golden), ...
+    assert int(splitmix64(np.array([0], dtype=np.uint64))[0]) == 0xE220A8397B1DCDAF
+    assert int(splitmix64(np.array([0x9E3779B97F4A7C15], dtype=np.uint64))[0]) == 0x6E789E6AA1B965F4
+    xs = [1, 2, 12345, 2**63, 2**64 - 1, 0xDEADBEEFCAFEBABE]
+    got = splitmix64(np.array(xs, dtype=np.uint64))
+    assert [int(v) for v in got] == [splitmix64_reference(v) for v in xs]
+
+
+def test_canonical_bits_treats_all_nans_alike_and_signed_zeros_alike():
+    payload_nan = np.array([0x7FF8000000000123], dtype=np.uint64).view(np.float64)[0]
+    negative_nan = -np.float64("nan")
+    chunk = np.array([[np.nan, 0.0, 1.0], [payload_nan, -0.0, 1.0], [negative_nan, 0.0, np.nextafter(1.0, 2.0)]])
+    bits = canonical_bits(chunk)
+    assert bits[0, 0] == bits[1, 0] == bits[2, 0]
+    assert bits[0, 1] == bits[1, 1] == bits[2, 1] == np.float64(0.0).view(np.uint64)
+    assert bits[0, 2] == bits[1, 2] != bits[2, 2]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 50, 1000])
+def test_scanner_statistics_match_pandas_for_any_chunking(chunk):
+    x = planted_matrix(173, seed=1)
+    scanner = scan(x, chunk)
+    ref = pd.DataFrame(np.where(np.isfinite(x), x, np.nan))
+    np.testing.assert_array_equal(scanner.n_present, ref.count().to_numpy())
+    np.testing.assert_array_equal(scanner.n_nan, x.shape[0] - ref.count().to_numpy())
+    np.testing.assert_array_equal(scanner.min, ref.min().to_numpy())
+    np.testing.assert_array_equal(scanner.max, ref.max().to_numpy())
+    np.testing.assert_allclose(scanner.mean(), ref.mean().to_numpy(), rtol=1e-12, atol=0)
+    std = scanner.std()
+    np.testing.assert_allclose(std[:3], ref.std(ddof=1).to_numpy()[:3], rtol=1e-12, atol=0)
+    assert std[3] == 0.0  # constant column: exactly zero, not rounding noise
+    assert scanner.rows_seen == x.shape[0]
+
+
+def test_scanner_state_is_identical_for_every_chunking():
+    x = planted_matrix(200, seed=2)
+    scanners = [scan(x, c, sample_rows=20) for c in (1, 7, 64, 200)]
+    for s in scanners[1:]:
+        np.testing.assert_array_equal(s.fingerprint, scanners[0].fingerprint)
+        np.testing.assert_array_equal(s.sample(), scanners[0].sample())
+        np.testing.assert_array_equal(s.n_present, scanners[0].n_present)
+
+
+def test_scanner_sample_depends_on_content_not_row_order():
+    x = planted_matrix(300, seed=3)
+    x[:, 2] = np.arange(300)  # a row id, so every row is distinct
+    perm = np.random.default_rng(0).permutation(300)
+    a = scan(x, 7, seed=5, sample_rows=40).sample()
+    b = scan(x[perm], 11, seed=5, sample_rows=40).sample()
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (40, 4)
+    assert len(set(a[:, 2])) == 40
+    # every sampled row is an input row, unchanged
+    np.testing.assert_array_equal(np.where(np.isfinite(a), a, np.nan), np.where(np.isfinite(x), x, np.nan)[a[:, 2].astype(int)])
+    other = scan(x, 7, seed=6, sample_rows=40).sample()
+    assert set(other[:, 2]) != set(a[:, 2])
+
+
+def test_scanner_fingerprint_equal_only_for_equal_columns():
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=60)
+    base[[4, 9]] = np.nan
+    moved = base.copy()
+    moved[[4, 9]] = base[[5, 10]]
+    moved[[5, 10]] = np.nan  # same values, nulls moved
+    changed = base.copy()
+    changed[30] = np.nextafter(changed[30], np.inf)
+    swapped = base.copy()
+    swapped[[0, 1]] = swapped[[1, 0]]  # same multiset, different rows
+    x = np.column_stack([base, base.copy(), moved, changed, swapped, np.where(np.isnan(base), np.inf, base)])
+    fp = scan(x, 7).fingerprint
+    assert (fp[:, 0] == fp[:, 1]).all()
+    assert (fp[:, 0] == fp[:, 5]).all()  # +inf is missing, like NaN
+    for j in (2, 3, 4):
+        assert (fp[:, 0] != fp[:, j]).any()
+
+
+def test_sample_quantiles_match_pandas_linear_quantiles():
+    x = planted_matrix(97, seed=5)
+    x = np.where(np.isfinite(x), x, np.nan)
+    x[:, 3] = np.nan  # an all-missing column gives NaN quantiles, without a warning
+    got = sample_quantiles(x)
+    ref = pd.DataFrame(x).quantile(list(QUANTILES.values()), interpolation="linear").to_numpy()
+    np.testing.assert_allclose(got[:, :3], ref[:, :3], rtol=1e-14)
+    assert np.isnan(got[:, 3]).all()
+
+
+def test_winsorized_variance_and_distinct_counts_match_pandas():
+    x = planted_matrix(150, seed=6)
+    x = np.where(np.isfinite(x), x, np.nan)
+    df = pd.DataFrame(x)
+    low, high = df.quantile(0.01).to_numpy(), df.quantile(0.99).to_numpy()
+    ref = np.array([df[j].dropna().clip(low[j], high[j]).var(ddof=1) for j in df])
+    np.testing.assert_allclose(winsorized_variance(x, low, high), ref, rtol=1e-12, atol=1e-300)
+    np.testing.assert_array_equal(distinct_counts(x), df.nunique().to_numpy())
+
+
+# ---- statistics written by ingest ----------------------------------------------------------------
+
+
+def mixed_type_table(n: int, seed: int) -> pa.Table:
+    """Float (null, NaN, +-inf), int with nulls, bool, decimal and float32 columns plus planted shapes."""
+    rng = np.random.default_rng(seed)
+    f = rng.normal(10.0, 3.0, n)
+    f[rng.random(n) < 0.08] = np.nan
+    f[rng.random(n) < 0.04] = np.inf
+    f[rng.random(n) < 0.04] = -np.inf
+    ints = rng.integers(-1000, 1000, n)
+    bools = rng.random(n) < 0.35
+    dec = [Decimal(int(v)).scaleb(-3) for v in rng.integers(-10**6, 10**6, n)]
+    few = rng.choice([1.0, 2.0, 5.0], n)
+    return pa.table({
+        "f": pa.array(f, mask=rng.random(n) < 0.1),
+        "i": pa.array(ints, mask=rng.random(n) < 0.15),
+        "b": pa.array(bools),
+        "bn": pa.array(bools[::-1].copy(), mask=rng.random(n) < 0.2),
+        "d": pa.array(dec, type=pa.decimal128(12, 3), mask=rng.random(n) < 0.05),
+        "f32": pa.array(rng.normal(size=n).astype(np.float32)),
+        "few": few,
+        "skew": rng.lognormal(0.0, 2.0, n),
+    })
+
+
+@pytest.mark.parametrize(("n_files", "chunk_rows"), [(3, 7), (4, 1), (1, 0)])
+def test_ingest_statistics_equal_pandas(write_table, ingest, n_files, chunk_rows):
+    n = 211
+    table = mixed_type_table(n, seed=11)
+    files = write_table(table, n_files=n_files)
+    res = ingest(files, chunk_rows=chunk_rows, sample_rows=0, min_robust_variance=0.0, max_missing_ratio=1.0)
+    st = res.stats
+    assert list(st.index) == table.column_names
+    assert st["position"].tolist() == list(range(len(table.column_names)))
+    assert st["dtype"].tolist() == [str(t) for t in table.schema.types]
+    assert (st["n_rows"] == n).all()
+    assert (st["status"] == "kept").all()
+    for name in table.column_names:
+        x = as_float(table[name])
+        s = pd.Series(x).dropna()
+        row = st.loc[name]
+        assert row["n_missing"] == n - s.size, name
+        assert row["missing_ratio"] == pytest.approx((n - s.size) / n, rel=1e-15)
+        assert row["mean"] == pytest.approx(s.mean(), rel=1e-12), name
+        assert row["std"] == pytest.approx(s.std(ddof=1), rel=1e-12), name
+        assert row["variance"] == pytest.approx(s.var(ddof=1), rel=1e-12), name
+        assert row["min"] == s.min() and row["max"] == s.max(), name
+        # sample_rows=0: the sample is every row, so the sample statistics are those of the column
+        q = {k: float(np.nanquantile(x, p)) for k, p in QUANTILES.items()}
+        for key, value in q.items():
+            assert row[key] == pytest.approx(value, rel=1e-13, abs=1e-300), (name, key)
+            assert row[key] == pytest.approx(s.quantile(QUANTILES[key]), rel=1e-13, abs=1e-300), (name, key)
+        assert row["iqr"] == pytest.approx(q["q75"] - q["q25"], rel=1e-13, abs=1e-300)
+        wins = s.clip(q["q01"], q["q99"]).var(ddof=1)
+        assert row["robust_variance"] == pytest.approx(wins, rel=1e-12, abs=1e-300), name
+        assert row["n_distinct_sample"] == s.nunique(), name
+    expected_binary = {"b": True, "bn": True}
+    assert st["is_binary"].to_dict() == {c: expected_binary.get(c, False) for c in table.column_names}
+
+
+def test_ingest_statistics_do_not_depend_on_file_split_or_chunking(write_table, ingest):
+    table = mixed_type_table(150, seed=12)
+    a = ingest(write_table(table, n_files=1, subdir="one"), out="a", chunk_rows=0, sample_rows=0)
+    b = ingest(write_table(table, n_files=5, subdir="five"), out="b", chunk_rows=3, sample_rows=0)
+    exact = ["n_missing", "min", "max", "q01", "q25", "median", "q75", "q99", "n_distinct_sample", "status"]
+    pd.testing.assert_frame_equal(a.stats[exact], b.stats[exact])
+    for key in ("mean", "std", "robust_variance"):
+        np.testing.assert_allclose(a.stats[key], b.stats[key], rtol=1e-13)
+
+
+def test_ingest_moments_near_float64_limit(write_table, ingest):
+    pattern = [1e308, -1e308, 1.5e308, 5e307]
+    n = 57
+    big = np.resize(pattern, n).astype(float)
+    neg = -np.resize([1.7e308, 1.6e308, 1.79e308], n).astype(float)
+    # small values in the first file and chunks, huge ones only later: the scale changes mid-stream
+    mixed = np.concatenate([np.linspace(-3.0, 4.0, 30), np.resize([1.2e308, 9e307], n - 30)])
+    table = pa.table({"big": big, "neg": neg, "mixed": mixed})
+    files = write_table(table, n_files=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow / invalid RuntimeWarning anywhere
+        res = ingest(files, chunk_rows=7, sample_rows=0)
+    for name in table.column_names:
+        mean, std, var = exact_moments(table[name].to_numpy())
+        row = res.stats.loc[name]
+        assert np.isfinite(row["mean"]) and np.isfinite(row["std"]), name
+        assert row["mean"] == pytest.approx(mean, rel=1e-12), name
+        assert row["std"] == pytest.approx(std, rel=1e-12), name
+        if var > Fraction(sys.float_info.max):
+            assert row["variance"] == np.inf, name  # the true variance is beyond float64
+        else:
+            assert row["variance"] == pytest.approx(float(var), rel=1e-12), name
+        assert row["min"] == table[name].to_numpy().min() and row["max"] == table[name].to_numpy().max()
+    assert res.stats.loc["big", "q01"] == -1e308 and res.stats.loc["big", "q99"] == 1.5e308
+
+
+def test_scanner_exact_moments_for_all_huge_values_in_one_chunk():
+    x = np.array([[1e308], [-1e308], [1.5e308], [5e307], [1.7976931348623157e308]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scanner = scan(x, 5)
+        mean, std, _ = exact_moments(x[:, 0])
+        assert scanner.mean()[0] == pytest.approx(mean, rel=1e-14)
+        assert scanner.std()[0] == pytest.approx(std, rel=1e-14)

@@ -1,0 +1,21 @@
+"""Rules spearman, hsic, rdc: one dependence pass over the previous stage's survivors."""
+
+from descriptor_pipeline.passes import run_pass
+from descriptor_pipeline.stage import run_stage
+
+
+def main(smk):
+    run_pass(
+        smk.params.pass_name,
+        smk.params.config,
+        sample_path=smk.input.sample,
+        survivors_in=smk.input.survivors,
+        column_stats=smk.input.stats,
+        out_clusters=smk.output.clusters,
+        out_edges=smk.output.edges,
+        out_survivors=smk.output.survivors,
+        out_summary=smk.output.summary,
+    )
+
+
+run_stage(snakemake, main)  # noqa: F821
