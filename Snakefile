@@ -14,6 +14,7 @@ include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/passes.smk"
 include: "workflow/rules/select.smk"
+include: "workflow/rules/backtrack.smk"
 
 
 rule all:

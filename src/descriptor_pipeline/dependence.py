@@ -191,7 +191,7 @@ class RDC(Measure):
         ranks, n_present = average_ranks(xp, X)
         u = xp.where(present, ranks / xp.astype(xp.maximum(n_present, 1), xp.float64)[:, None], 0.0)
         w = xp.asarray(self.weights)
-        F = xp.sin(self.s * (u[:, None, :] * w[0][None, :, None] + w[1][None, :, None]))
+        F = xp.sin(self.s * (u[:, None, :] * w[0, :][None, :, None] + w[1, :][None, :, None]))
         F = _center_present(xp, F, present, n_present)
         b, k, n = F.shape
         _, sv, vh = xp.linalg.svd(F, full_matrices=False)

@@ -6,6 +6,7 @@ descriptors in input order) and ``sample.parquet`` (the row sample of the kept d
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -110,6 +111,7 @@ def run_ingest(
     out_stats: str,
     out_survivors: str,
     out_sample: str,
+    out_summary: str | None = None,
     threads: int = 1,
 ) -> dict:
     """Run the ingest stage end to end and write its three outputs; return a small summary."""
@@ -142,10 +144,26 @@ def run_ingest(
 
     io.write_parquet(out_stats, _stats_table(schema, stats, decision))
     io.write_parquet(out_sample, pa.table({names[j]: sample[:, j] for j in kept_idx}))
-    io.write_lines(out_survivors, survivors)
     elapsed = time.perf_counter() - t0
+    summary = {
+        "stage": "ingest",
+        "input_files": schema.files,
+        "rows": schema.n_rows,
+        "columns": len(schema.columns),
+        "descriptors": len(names),
+        "kept": len(survivors),
+        "removed": removed,
+        "non_numeric": schema.non_numeric,
+        "excluded": schema.excluded,
+        "sample_rows": int(sample.shape[0]),
+        "settings": dataclasses.asdict(settings),
+        "seconds": round(elapsed, 3),
+    }
+    if out_summary:
+        io.write_json(out_summary, summary)
+    io.write_lines(out_survivors, survivors)
     LOG.info("ingest: done in %.1f s (sample %d rows x %d columns)", elapsed, sample.shape[0], len(kept_idx))
-    return {"rows": schema.n_rows, "descriptors": len(names), "kept": len(survivors), "removed": removed, "seconds": elapsed}
+    return summary
 
 
 STAT_COLUMNS = (

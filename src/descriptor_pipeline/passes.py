@@ -10,6 +10,7 @@ from __future__ import annotations
 import resource
 import sys
 import time
+from pathlib import Path
 from collections.abc import Sequence
 
 import numpy as np
@@ -124,6 +125,7 @@ def run_pass(
     }))
     summary = {
         "pass": pass_name,
+        "input_stage": Path(survivors_in).parent.name,
         "threshold": threshold,
         "descriptors_in": len(names),
         "descriptors_out": len(survivors),

@@ -58,4 +58,5 @@ def final_outputs():
         "results/ingest/column_stats.parquet",
         *[pass_outputs(p)["summary"] for p in ENABLED_PASSES],
         "results/final_descriptors.txt",
+        "results/surviving_descriptors_clusters.json",
     ]

@@ -5,6 +5,7 @@ rule ingest:
         stats="results/ingest/column_stats.parquet",
         survivors="results/ingest/survivors.txt",
         sample="results/ingest/sample.parquet",
+        summary="results/ingest/summary.json",
     params:
         config=config,
     threads: 2

@@ -11,6 +11,7 @@ def main(smk):
         out_stats=smk.output.stats,
         out_survivors=smk.output.survivors,
         out_sample=smk.output.sample,
+        out_summary=smk.output.summary,
         threads=smk.threads,
     )
 

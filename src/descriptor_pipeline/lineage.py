@@ -1,0 +1,178 @@
+"""Backtracking: every final survivor with every descriptor it stands for, through all passes.
+
+Reads only a results directory (``ingest/column_stats.parquet``, ``ingest/summary.json``, each pass's
+``clusters.parquet`` and ``summary.json``, ``final_descriptors.txt``) and writes
+``surviving_descriptors_clusters.json``; see ``schemas/clusters.schema.json`` for its layout.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from descriptor_pipeline import io
+from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.logs import LOG
+from descriptor_pipeline.passes import PASSES
+
+VERSIONED_PACKAGES = ("descriptor-pipeline", "numpy", "duckdb", "pyarrow", "leidenalg", "igraph", "snakemake")
+
+
+def stage_chain(results: Path, last_stage: str | None = None) -> list[str]:
+    """The passes that fed the final list, in run order (read from each pass summary's ``input_stage``)."""
+    if last_stage is None:
+        final = io.read_lines(results / "final_descriptors.txt")
+        last_stage = "ingest"
+        for name in reversed(PASSES):
+            if (results / name / "summary.json").exists() and io.read_lines(results / name / "survivors.txt") == final:
+                last_stage = name
+                break
+    chain: list[str] = []
+    stage = last_stage
+    while stage != "ingest":
+        if stage not in PASSES or stage in chain:
+            raise PipelineError(f"{results}: pass chain is broken at {stage!r}; rerun the workflow")
+        chain.append(stage)
+        stage = io.read_json(results / stage / "summary.json")["input_stage"]
+    return chain[::-1]
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in VERSIONED_PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def build_cluster_structure(results: str | Path, passes: Sequence[str] | None = None) -> dict:
+    """Build the cluster report from a results directory; ``passes`` defaults to the chain that ran."""
+    results = Path(results)
+    chain = list(passes) if passes is not None else stage_chain(results)
+    final = io.read_lines(results / "final_descriptors.txt")
+    try:
+        stats = pq.read_table(results / "ingest" / "column_stats.parquet").to_pylist()
+    except FileNotFoundError:
+        raise PipelineError(f"{results}/ingest/column_stats.parquet: file not found; run the ingest rule first") from None
+    ingest_summary = io.read_json(results / "ingest" / "summary.json")
+
+    # parent[name] = (pass, represented_by, similarity): the step that removed `name` for redundancy.
+    parent: dict[str, tuple[str, str, float]] = {}
+    dropped: dict[str, dict] = {}
+    for row in stats:
+        if row["status"] == "duplicate":
+            parent[row["column"]] = ("ingest", row["duplicate_of"], 1.0)
+        elif row["status"] == "dropped":
+            dropped[row["column"]] = {"pass": "ingest", "reason": row["reason"], "figure": row["figure"]}
+    thresholds = {}
+    for name in chain:
+        summary = io.read_json(results / name / "summary.json")
+        thresholds[name] = summary["threshold"]
+        for row in pq.read_table(results / name / "clusters.parquet", columns=["descriptor", "representative", "similarity"]).to_pylist():
+            if row["descriptor"] != row["representative"]:
+                parent[row["descriptor"]] = (name, row["representative"], float(row["similarity"]))
+
+    children: dict[str, list[str]] = {}
+    for child, (_, rep, _) in parent.items():
+        children.setdefault(rep, []).append(child)
+
+    descriptors: dict[str, dict] = {}
+    for survivor in final:
+        members: list[str] = []
+        stack = list(children.get(survivor, ()))
+        while stack:
+            name = stack.pop()
+            members.append(name)
+            stack.extend(children.get(name, ()))
+        history: dict[str, list[str]] = {}
+        lineage: dict[str, list[dict]] = {}
+        for name in members:
+            history.setdefault(parent[name][0], []).append(name)
+            steps, node = [], name
+            while node != survivor:
+                step, rep, sim = parent[node]
+                steps.append({"pass": step, "represented_by": rep, "similarity": sim})
+                node = rep
+            lineage[name] = steps
+        alternatives = sorted(members)
+        descriptors[survivor] = {
+            "cluster_size": len(members) + 1,
+            "is_representative": True,
+            "alternative_descriptors": alternatives,
+            "all_cluster_members": sorted([survivor, *members]),
+            "removal_history": {step: sorted(names) for step, names in sorted(history.items(), key=lambda kv: _step_order(kv[0]))},
+            "total_alternatives": len(members),
+            "lineage": {name: lineage[name] for name in alternatives},
+        }
+
+    sizes = [d["cluster_size"] for d in descriptors.values()]
+    distribution: dict[str, int] = {}
+    for size in sorted(sizes):
+        distribution[str(size)] = distribution.get(str(size), 0) + 1
+    with_alternatives = sum(1 for s in sizes if s > 1)
+    structure = {
+        "metadata": {
+            "total_descriptors": len(final),
+            "descriptors_with_alternatives": with_alternatives,
+            "standalone_descriptors": len(final) - with_alternatives,
+            "total_alternative_descriptors": sum(s - 1 for s in sizes),
+            "input_columns": len(stats),
+            "dropped_columns": len(dropped),
+            "passes_run": ["ingest", *chain],
+            "thresholds": thresholds,
+            "seed": ingest_summary["settings"]["seed"],
+            "sample_rows": ingest_summary["sample_rows"],
+            "input_files": ingest_summary["input_files"],
+            "package_versions": _versions(),
+        },
+        "statistics": {
+            "cluster_size_mean": statistics.fmean(sizes) if sizes else 0.0,
+            "cluster_size_median": float(statistics.median(sizes)) if sizes else 0.0,
+            "cluster_size_min": min(sizes, default=0),
+            "cluster_size_max": max(sizes, default=0),
+            "cluster_size_std": statistics.pstdev(sizes) if sizes else 0.0,
+            "size_distribution": distribution,
+        },
+        "descriptors": descriptors,
+        "dropped": dropped,
+    }
+    _check_conservation(structure, [row["column"] for row in stats])
+    return structure
+
+
+def _step_order(step: str) -> int:
+    return (["ingest", *PASSES]).index(step)
+
+
+def _check_conservation(structure: dict, columns: Sequence[str]) -> None:
+    """Every input column appears exactly once: as a survivor, one survivor's alternative, or dropped."""
+    seen: dict[str, int] = {}
+    for name, entry in structure["descriptors"].items():
+        for member in entry["all_cluster_members"]:
+            seen[member] = seen.get(member, 0) + 1
+    for name in structure["dropped"]:
+        seen[name] = seen.get(name, 0) + 1
+    missing = [c for c in columns if seen.get(c, 0) == 0]
+    twice = [c for c, k in seen.items() if k > 1]
+    if missing or twice or len(seen) != len(columns):
+        raise PipelineError(
+            f"cluster report is inconsistent (unaccounted: {missing[:3]}, counted twice: {twice[:3]}); "
+            "the results directory mixes runs: rerun the workflow"
+        )
+
+
+def create_cluster_structure(output_dir: str | Path = "results", passes: Sequence[str] | None = None, out: str | Path | None = None) -> dict:
+    """Build ``surviving_descriptors_clusters.json`` from an existing results directory, write it, return it."""
+    structure = build_cluster_structure(output_dir, passes)
+    target = Path(out) if out else Path(output_dir) / "surviving_descriptors_clusters.json"
+    io.write_json(target, structure)
+    LOG.info("backtrack: %d survivors, %d alternatives, %d dropped -> %s",
+             structure["metadata"]["total_descriptors"], structure["metadata"]["total_alternative_descriptors"],
+             len(structure["dropped"]), target)
+    return structure
