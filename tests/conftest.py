@@ -82,9 +82,6 @@ class IngestResult:
     def survivors_path(self) -> Path:
         return self.out_dir / "survivors.txt"
 
-    def status(self) -> dict[str, str]:
-        return self.stats["status"].to_dict()
-
     def reason(self) -> dict[str, object]:
         return {k: (None if pd.isna(v) else v) for k, v in self.stats["reason"].items()}
 

@@ -444,3 +444,18 @@ def test_zero_row_file_among_others_is_fine(write_table, ingest):
 def test_bad_settings(tmp_path, write_table, settings, culprits):
     files = write_table(good_table())
     assert_fails_cleanly(tmp_path, files, settings, *culprits)
+
+
+def test_duckdb_threads_do_not_change_the_outputs(write_table, ingest):
+    cols, _ = duplicate_table()
+    table = pa.concat_tables([pa.table(cols)] * 40)  # 2000 rows over several row groups and files
+    files = write_table(table, n_files=4, row_group_size=97)
+    one = ingest(files, out="one", threads=1, chunk_rows=7, sample_rows=300)
+    four = ingest(files, out="four", threads=4, chunk_rows=7, sample_rows=300)
+    # more threads give other batch boundaries; rows keep their order, so only rounding may differ
+    assert one.sample_path.read_bytes() == four.sample_path.read_bytes()
+    assert one.survivors == four.survivors
+    exact = ["status", "reason", "duplicate_of", "n_missing", "min", "max", "median", "n_distinct_sample"]
+    pd.testing.assert_frame_equal(one.stats[exact], four.stats[exact])
+    for key in ("mean", "std", "variance"):
+        np.testing.assert_allclose(one.stats[key], four.stats[key], rtol=1e-13)

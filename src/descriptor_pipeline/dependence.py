@@ -47,7 +47,7 @@ def average_ranks(xp: ModuleType, X: Any) -> tuple[Any, Any]:
     n_present = xp.sum(xp.astype(present, xp.int64), axis=-1)
     b, n = X.shape
     keyed = xp.where(present, X, xp.inf)  # missing (and only missing: +-inf were made NaN) sorts last
-    order = xp.argsort(keyed, axis=-1, stable=True)
+    order = xp.argsort(keyed, axis=-1, stable=False)  # ties are averaged, so their order is irrelevant
     ordered = xp.take_along_axis(keyed, order, axis=-1)
     new_run = xp.concat([xp.ones((b, 1), dtype=xp.bool), ordered[:, 1:] != ordered[:, :-1]], axis=1)
     flat = xp.reshape(new_run, (-1,))
@@ -66,6 +66,18 @@ def _center_present(xp: ModuleType, F: Any, present: Any, n_present: Any) -> Any
     denom = xp.astype(xp.maximum(n_present, 1), F.dtype)[:, None, None]
     mean = xp.sum(xp.where(mask, F, 0.0), axis=-1, keepdims=True) / denom
     return xp.where(mask, F - mean, 0.0)
+
+
+def _varies(xp: ModuleType, X: Any, present: Any) -> Any:
+    """True for columns with at least two distinct present values.
+
+    A constant column has constant features; centering leaves only rounding noise, which the
+    normalization/orthonormalization would blow up to unit scale (two constant columns then scored ~1).
+    Its features are set to 0 instead, so it has similarity 0 with everything, as in Spearman.
+    """
+    hi = xp.max(xp.where(present, X, -xp.inf), axis=-1)
+    lo = xp.min(xp.where(present, X, xp.inf), axis=-1)
+    return hi > lo
 
 
 class Measure:
@@ -148,7 +160,8 @@ class HSIC(Measure):
         omega = xp.asarray(self.omega)[None, :, None]
         phase = xp.asarray(self.phase)[None, :, None]
         phi = xp.cos(scaled[:, None, :] * omega + phase) * math.sqrt(2.0 / self.n_features)
-        return _normalize_gram(xp, _center_present(xp, phi, present, n_present))
+        phi = xp.where(_varies(xp, X, present)[:, None, None], _center_present(xp, phi, present, n_present), 0.0)
+        return _normalize_gram(xp, phi)
 
     def reduce(self, xp: ModuleType, G: Any, bi: int, bj: int, threshold: float) -> Any:
         d = self.width
@@ -192,7 +205,7 @@ class RDC(Measure):
         u = xp.where(present, ranks / xp.astype(xp.maximum(n_present, 1), xp.float64)[:, None], 0.0)
         w = xp.asarray(self.weights)
         F = xp.sin(self.s * (u[:, None, :] * w[0, :][None, :, None] + w[1, :][None, :, None]))
-        F = _center_present(xp, F, present, n_present)
+        F = xp.where(_varies(xp, X, present)[:, None, None], _center_present(xp, F, present, n_present), 0.0)
         b, k, n = F.shape
         _, sv, vh = xp.linalg.svd(F, full_matrices=False)
         keep = sv > self.rank_tol * sv[:, :1]
@@ -264,7 +277,7 @@ def all_pairs(
     b = min(max(p, 1), block_columns(measure.width, itemsize, block_memory_mb))
     starts = list(range(0, p, b))
     cache: dict[int, Any] = {}
-    cacheable = p * measure.width * X.shape[1] * itemsize <= 4 * block_memory_mb * 2**20
+    cacheable = p * measure.width * X.shape[1] * itemsize <= 8 * block_memory_mb * 2**20
 
     def feats(s: int) -> Any:
         if s in cache:

@@ -70,6 +70,7 @@ def cluster_descriptors(
     pos[order] = np.arange(len(names))
     sorted_names = [names[k] for k in order]
     a, b = pos[np.asarray(i, dtype=np.int64)], pos[np.asarray(j, dtype=np.int64)]
+    a, b = np.minimum(a, b), np.maximum(a, b)  # orient every edge by name too: sums run in one order
     sim = np.asarray(similarity, dtype=np.float64)
     edge_order = np.lexsort((b, a))
     a, b, sim = a[edge_order], b[edge_order], sim[edge_order]
@@ -127,7 +128,7 @@ def cluster_descriptors(
     survivor = np.zeros(n, dtype=bool)
     for k in sequence:
         is_keep = sorted_names[k] in keep_set
-        if is_keep or not any(survivor[v] for v in adjacency[k]):
+        if is_keep or not any(survivor[v] and v < k for v in adjacency[k]):
             survivor[k] = True
 
     # Every other node joins an adjacent survivor: same community first, then most similar, then priority.

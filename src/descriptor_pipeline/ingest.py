@@ -56,13 +56,35 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _unreadable_file(files: Sequence[str], select: str, message: str) -> str:
+    """The input file a failed scan choked on: the one DuckDB's message names, else the first that fails alone."""
+    named = [f for f in files if f in message]
+    if named:
+        return max(named, key=len)
+    con = duckdb.connect(config={"threads": 1})
+    try:
+        for f in files:
+            try:
+                for _ in con.sql(f"SELECT {select} FROM read_parquet({_sql_string(f)})").to_arrow_reader(65536):
+                    pass
+            except (duckdb.Error, pa.ArrowException, OSError):
+                return f
+    finally:
+        con.close()
+    return files[0]
+
+
 def scan(schema: InputSchema, settings: IngestSettings, threads: int = 1) -> ColumnScanner:
     """Stream every row of the input once through DuckDB into a :class:`ColumnScanner`."""
     names = schema.descriptors
     chunk_rows = settings.chunk_rows or max(2048, CHUNK_BYTES // (8 * len(names)))
     scanner = ColumnScanner(names, seed=settings.seed, sample_rows=settings.sample_rows)
     con = duckdb.connect(config={"threads": max(1, threads)})
-    file_list = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in schema.files) + "]"
+    file_list = "[" + ", ".join(_sql_string(f) for f in schema.files) + "]"
     select = ", ".join(f"CAST({_quote(c)} AS DOUBLE)" for c in names)
     query = f"SELECT {select} FROM read_parquet({file_list})"
     progress = Progress("ingest scan", schema.n_rows, "rows")
@@ -75,8 +97,9 @@ def scan(schema: InputSchema, settings: IngestSettings, threads: int = 1) -> Col
             scanner.update(chunk)
             progress.update(batch.num_rows)
     except (duckdb.Error, pa.ArrowException, OSError) as exc:  # errors met while iterating arrive via Arrow
-        first = str(exc).splitlines()[0]
-        raise PipelineError(f"{schema.files[0]}: DuckDB could not read the input ({first}); check every file in 'input'") from None
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        culprit = _unreadable_file(schema.files, select, first)
+        raise PipelineError(f"{culprit}: DuckDB could not read the input ({first}); check every file in 'input'") from None
     finally:
         con.close()
     progress.finish()

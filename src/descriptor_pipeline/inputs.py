@@ -45,7 +45,9 @@ def compile_patterns(patterns: Sequence[str]) -> list[re.Pattern[str]]:
 
 
 def is_numeric(dtype: pa.DataType) -> bool:
-    """Integers, floats, decimals and booleans count as numeric (booleans as 0/1)."""
+    """Integers, floats, decimals and booleans count as numeric (booleans as 0/1), dictionary-encoded too."""
+    if pa.types.is_dictionary(dtype):
+        dtype = dtype.value_type
     return bool(
         pa.types.is_integer(dtype)
         or pa.types.is_floating(dtype)

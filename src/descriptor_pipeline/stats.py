@@ -63,7 +63,7 @@ class ColumnScanner:
         self.names = names
         self.sample_rows = sample_rows
         self.rows_seen = 0
-        self._mom = _Moments(np.zeros(p), np.zeros(p), np.zeros(p), np.ones(p))
+        self._mom = _Moments(np.zeros(p), np.zeros(p), np.zeros(p), np.zeros(p))
         self.min = np.full(p, np.inf)
         self.max = np.full(p, -np.inf)
         self.n_nan = np.zeros(p, dtype=np.int64)
@@ -103,15 +103,16 @@ class ColumnScanner:
         # 1e308 neither overflow nor lose precision.
         n_b = present.sum(axis=0).astype(np.float64)
         absmax = np.nanmax(np.abs(np.where(present, chunk, 0.0)), axis=0)
-        s_b = _pow2_scale(absmax)
+        s_b = np.where(absmax > 0, _pow2_scale(absmax), 0.0)  # 0: nothing but zeros so far
         a = self._mom
         scale = np.maximum(a.scale, s_b)
-        scaled = np.where(present, chunk, 0.0) / s_b
+        safe = np.where(scale > 0, scale, 1.0)
+        scaled = np.where(present, chunk, 0.0) / np.where(s_b > 0, s_b, 1.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_b = np.where(n_b > 0, scaled.sum(axis=0) / np.maximum(n_b, 1), 0.0)
             dev = np.where(present, scaled - mean_b, 0.0)
             m2_b = (dev * dev).sum(axis=0)
-        ra, rb = a.scale / scale, s_b / scale
+        ra, rb = a.scale / safe, s_b / safe
         mean_a, m2_a = a.mean * ra, a.m2 * ra * ra
         mean_b, m2_b = mean_b * rb, m2_b * rb * rb
         n = a.n + n_b
@@ -164,10 +165,16 @@ class ColumnScanner:
 
 
 def sample_quantiles(sample: np.ndarray) -> np.ndarray:
-    """Quantiles 1, 25, 50, 75, 99 % of each column's present values; shape (5, columns)."""
+    """Quantiles 1, 25, 50, 75, 99 % of each column's present values; shape (5, columns).
+
+    Computed on values scaled by a power of two so that interpolating near 1e308 cannot overflow.
+    """
+    with np.errstate(invalid="ignore"):
+        absmax = np.nanmax(np.abs(np.where(np.isnan(sample), 0.0, sample)), axis=0) if sample.size else np.zeros(sample.shape[1])
+    scale = _pow2_scale(absmax)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN, as intended
-        return np.nanquantile(sample, [0.01, 0.25, 0.5, 0.75, 0.99], axis=0)
+        return np.nanquantile(sample / scale, [0.01, 0.25, 0.5, 0.75, 0.99], axis=0) * scale
 
 
 def winsorized_variance(sample: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:

@@ -11,11 +11,11 @@ rule backtrack:
             caption="../report/clusters.rst",
             category="Result",
         ),
-    params:
-        passes=ENABLED_PASSES,
     log:
         "logs/backtrack.log",
     conda:
         "../envs/cpu.yaml"
+    params:
+        passes=ENABLED_PASSES,
     script:
         "../scripts/backtrack.py"

@@ -27,12 +27,20 @@ def input_files(wildcards=None):
 def survivors_before(pass_name):
     """Survivor list of the stage that feeds ``pass_name`` (the previous enabled pass, or ingest)."""
     earlier = [p for p in ENABLED_PASSES if PASSES.index(p) < PASSES.index(pass_name)]
-    return f"results/{earlier[-1]}/survivors.txt" if earlier else "results/ingest/survivors.txt"
+    return (
+        f"results/{earlier[-1]}/survivors.txt"
+        if earlier
+        else "results/ingest/survivors.txt"
+    )
 
 
 def final_survivors():
     """Survivor list of the last enabled stage."""
-    return f"results/{ENABLED_PASSES[-1]}/survivors.txt" if ENABLED_PASSES else "results/ingest/survivors.txt"
+    return (
+        f"results/{ENABLED_PASSES[-1]}/survivors.txt"
+        if ENABLED_PASSES
+        else "results/ingest/survivors.txt"
+    )
 
 
 def pass_gpus():

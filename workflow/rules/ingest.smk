@@ -6,16 +6,16 @@ rule ingest:
         survivors="results/ingest/survivors.txt",
         sample="results/ingest/sample.parquet",
         summary="results/ingest/summary.json",
-    params:
-        config=config,
-    threads: 2
-    resources:
-        mem_mb=4000,
     log:
         "logs/ingest.log",
     benchmark:
         "benchmarks/ingest.tsv"
     conda:
         "../envs/cpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+    params:
+        config=config,
     script:
         "../scripts/ingest.py"

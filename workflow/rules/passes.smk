@@ -5,19 +5,19 @@ rule spearman:
         survivors=survivors_before("spearman"),
     output:
         **pass_outputs("spearman"),
-    params:
-        pass_name="spearman",
-        config=config,
-    threads: 2
-    resources:
-        mem_mb=8000,
-        gpu=pass_gpus(),
     log:
         "logs/spearman.log",
     benchmark:
         "benchmarks/spearman.tsv"
     conda:
         "../envs/gpu.yaml" if pass_gpus() else "../envs/cpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        gpu=pass_gpus(),
+    params:
+        pass_name="spearman",
+        config=config,
     script:
         "../scripts/dependence_pass.py"
 
@@ -29,13 +29,13 @@ use rule spearman as hsic with:
         survivors=survivors_before("hsic"),
     output:
         **pass_outputs("hsic"),
-    params:
-        pass_name="hsic",
-        config=config,
     log:
         "logs/hsic.log",
     benchmark:
         "benchmarks/hsic.tsv"
+    params:
+        pass_name="hsic",
+        config=config,
 
 
 use rule spearman as rdc with:
@@ -45,10 +45,10 @@ use rule spearman as rdc with:
         survivors=survivors_before("rdc"),
     output:
         **pass_outputs("rdc"),
-    params:
-        pass_name="rdc",
-        config=config,
     log:
         "logs/rdc.log",
     benchmark:
         "benchmarks/rdc.tsv"
+    params:
+        pass_name="rdc",
+        config=config,
