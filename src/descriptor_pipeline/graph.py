@@ -128,7 +128,7 @@ def cluster_descriptors(
     survivor = np.zeros(n, dtype=bool)
     for k in sequence:
         is_keep = sorted_names[k] in keep_set
-        if is_keep or not any(survivor[v] and v < k for v in adjacency[k]):
+        if is_keep or not any(survivor[v] for v in adjacency[k]):
             survivor[k] = True
 
     # Every other node joins an adjacent survivor: same community first, then most similar, then priority.

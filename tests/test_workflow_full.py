@@ -1,0 +1,134 @@
+"""The whole chain ingest -> spearman -> hsic -> rdc -> select -> backtrack on the demo, through Snakemake."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pyarrow.parquet as pq
+import pytest
+
+from descriptor_pipeline.demo import make_table
+from workflow_helpers import REPO, assert_ok, output_of, snakemake, workdir  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+DETERMINISTIC = [
+    "results/final_descriptors.txt",
+    "results/surviving_descriptors_clusters.json",
+    "results/spearman/clusters.parquet",
+    "results/hsic/clusters.parquet",
+    "results/rdc/clusters.parquet",
+]
+
+
+def cluster_schema() -> dict:
+    return json.loads(resources.files("descriptor_pipeline").joinpath("schemas/clusters.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    """One full demo run shared by the tests of this module (read-only for them)."""
+    wd = tmp_path_factory.mktemp("demo") / "repo"
+    wd.mkdir()
+    shutil.copy2(REPO / "Snakefile", wd / "Snakefile")
+    for d in ("config", "workflow", "profiles"):
+        shutil.copytree(REPO / d, wd / d, ignore=shutil.ignore_patterns("__pycache__"))
+    assert_ok(snakemake(wd, None))
+    return wd
+
+
+def test_demo_recovers_planted_structure(demo_run: Path) -> None:
+    _, truth = make_table()
+    report = json.loads((demo_run / "results/surviving_descriptors_clusters.json").read_text())
+    final = (demo_run / "results/final_descriptors.txt").read_text().split()
+    members = {name: set(entry["all_cluster_members"]) for name, entry in report["descriptors"].items()}
+    assert set(final) == set(members)
+    copies_of = {}
+    for copy, original in truth.duplicates.items():
+        copies_of.setdefault(original, set()).add(copy)
+    # one survivor per planted group, standing for the whole group (and the exact copies of its members)
+    for group in truth.monotone_groups + truth.wave_groups:
+        expected = set(group).union(*(copies_of.get(g, set()) for g in group))
+        owners = [s for s, m in members.items() if m & set(group)]
+        assert len(owners) == 1, (group, owners)
+        assert members[owners[0]] == expected
+    # independent columns are never merged with anything (apart from their planted exact copies)
+    for name in truth.independent:
+        assert name in members, name
+        assert members[name] == {name} | copies_of.get(name, set())
+
+
+def test_report_validates_and_conserves_columns(demo_run: Path) -> None:
+    report = json.loads((demo_run / "results/surviving_descriptors_clusters.json").read_text())
+    jsonschema.validate(report, cluster_schema())
+    columns = pq.read_table(demo_run / "results/ingest/column_stats.parquet", columns=["column"]).column(0).to_pylist()
+    seen = [m for entry in report["descriptors"].values() for m in entry["all_cluster_members"]] + list(report["dropped"])
+    assert sorted(seen) == sorted(columns)  # every input column exactly once
+    meta = report["metadata"]
+    assert meta["total_descriptors"] == len(report["descriptors"])
+    assert meta["total_alternative_descriptors"] == sum(e["total_alternatives"] for e in report["descriptors"].values())
+    assert meta["passes_run"] == ["ingest", "spearman", "hsic", "rdc"]
+
+
+def test_lineage_follows_the_pass_outputs(demo_run: Path) -> None:
+    """Each lineage step is a row of that pass's clusters.parquet (or an ingest duplicate), ending at the survivor."""
+    results = demo_run / "results"
+    rep = {}
+    for p in ("spearman", "hsic", "rdc"):
+        for row in pq.read_table(results / p / "clusters.parquet").to_pylist():
+            rep[(p, row["descriptor"])] = (row["representative"], row["similarity"])
+            if row["descriptor"] != row["representative"]:
+                threshold = json.loads((results / p / "summary.json").read_text())["threshold"]
+                assert row["similarity"] >= threshold  # guarantee (a) in the written file
+    for row in pq.read_table(results / "ingest/column_stats.parquet").to_pylist():
+        if row["status"] == "duplicate":
+            rep[("ingest", row["column"])] = (row["duplicate_of"], 1.0)
+    report = json.loads((results / "surviving_descriptors_clusters.json").read_text())
+    for survivor, entry in report["descriptors"].items():
+        for alt, steps in entry["lineage"].items():
+            node = alt
+            for step in steps:
+                assert rep[(step["pass"], node)] == (step["represented_by"], pytest.approx(step["similarity"]))
+                node = step["represented_by"]
+            assert node == survivor
+        history = sorted(n for names in entry["removal_history"].values() for n in names)
+        assert history == entry["alternative_descriptors"]
+
+
+def test_backtrack_target_reruns_only_backtrack(demo_run: Path, tmp_path: Path) -> None:
+    wd = tmp_path / "copy"
+    shutil.copytree(demo_run, wd, symlinks=True)
+    before = {p: (wd / p).stat().st_mtime_ns for p in DETERMINISTIC[2:]}
+    (wd / "results/surviving_descriptors_clusters.json").unlink()
+    proc = snakemake(wd, None, target="results/surviving_descriptors_clusters.json")
+    assert_ok(proc)
+    out = output_of(proc)
+    assert "rule backtrack" in out or "localrule backtrack" in out
+    for rule in ("ingest", "spearman", "hsic", "rdc"):
+        assert f"rule {rule}:" not in out, out[-3000:]
+    assert {p: (wd / p).stat().st_mtime_ns for p in DETERMINISTIC[2:]} == before
+    assert (wd / "results/surviving_descriptors_clusters.json").read_bytes() == (
+        demo_run / "results/surviving_descriptors_clusters.json"
+    ).read_bytes()
+
+
+def test_two_runs_are_byte_identical(demo_run: Path, workdir: Path) -> None:  # noqa: F811
+    shutil.copytree(demo_run / "results/demo", workdir / "results/demo")
+    assert_ok(snakemake(workdir, None, "--cores", "1"))
+    for path in DETERMINISTIC:
+        assert (workdir / path).read_bytes() == (demo_run / path).read_bytes(), path
+
+
+def test_disabled_pass_is_skipped(workdir: Path) -> None:  # noqa: F811
+    config = {"passes": {"hsic": {"enabled": False}}}
+    proc = snakemake(workdir, config)
+    assert_ok(proc)
+    assert not (workdir / "results/hsic").exists()
+    rdc = json.loads((workdir / "results/rdc/summary.json").read_text())
+    assert rdc["input_stage"] == "spearman"
+    report = json.loads((workdir / "results/surviving_descriptors_clusters.json").read_text())
+    assert report["metadata"]["passes_run"] == ["ingest", "spearman", "rdc"]
