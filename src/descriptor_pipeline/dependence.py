@@ -10,8 +10,10 @@ pairs at or above the threshold leave the block, as edges. Memory is bounded by 
 
 Missing values (one rule for all three measures): a missing value contributes a zero centered feature,
 so a row where either column is missing adds nothing to their cross-product. For two columns with
-the same missing rows this equals the measure on their complete rows; where the rows differ, the
-similarity is attenuated (never inflated): a column only stands in for another where both are known.
+the same missing rows this equals the measure on their complete rows. Where the missing rows differ,
+each column is still centered and scaled over its own present rows, so the value differs from the
+complete-case value (usually lower, since rows known for only one column add nothing to the
+cross-product but count in that column's own norm).
 """
 
 from __future__ import annotations
@@ -181,7 +183,7 @@ def _normalize_gram(xp: ModuleType, F: Any) -> Any:
 @dataclass
 class RDC(Measure):
     """Randomized dependence coefficient: the largest canonical correlation between k random sinusoidal
-    features sin(s (u w1 + w0)) of the copula transforms u = rank / n of two columns.
+    features sin(s (u w_u + w_1)) of the copula transforms u = rank / n of two columns.
 
     Canonical correlations are the singular values of Q_x^T Q_y, where Q is an orthonormal basis of a
     column's centered features; directions with singular value below ``rank_tol`` times the largest are
