@@ -195,20 +195,17 @@ def test_embedded_demo_ingest_matches_planted_truth(workdir):
     assert list(stats.index) == table.column_names
     reason = {c: (None if pd.isna(r) else r) for c, r in stats["reason"].items()}
     expected: dict[str, str | None] = {c: None for c in table.column_names}
-    for c in truth.ids:
-        expected[c] = "excluded"
-    for c in truth.non_numeric:
-        expected[c] = "non_numeric"
-    for c in truth.constant:
-        expected[c] = "constant"
-    for c in truth.near_constant:
-        expected[c] = "near_constant"
-    for c in truth.mostly_missing:
-        expected[c] = "missing_ratio"
-    for c in truth.all_missing:
-        expected[c] = "all_missing"
-    for c in truth.duplicates:
-        expected[c] = "exact_duplicate"
+    planted = {
+        "excluded": truth.ids,
+        "non_numeric": truth.non_numeric,
+        "constant": truth.constant,
+        "near_constant": truth.near_constant,
+        "missing_ratio": truth.mostly_missing,
+        "all_missing": truth.all_missing,
+        "exact_duplicate": list(truth.duplicates),
+    }
+    for why, columns in planted.items():
+        expected.update(dict.fromkeys(columns, why))
     assert reason == expected
 
     dup_of = {c: v for c, v in stats["duplicate_of"].items() if not pd.isna(v)}

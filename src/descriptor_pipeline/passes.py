@@ -140,7 +140,7 @@ def run_pass(
         "dtype": config.get("dtype", "float32"),
         "block_columns": edges.block_columns,
         "blocks": edges.n_blocks,
-        "settings": {k: v for k, v in settings.items()},
+        "settings": dict(settings),
         "seconds": {
             "read": round(t_read - t0, 3),
             "pairs": round(t_pairs - t_read, 3),
