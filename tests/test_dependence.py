@@ -17,7 +17,16 @@ from hypothesis import strategies as st
 
 from descriptor_pipeline import dependence
 from descriptor_pipeline.backend import cupy_usable, get_namespace, to_numpy
-from descriptor_pipeline.dependence import HIST_EDGES, HSIC, RDC, EdgeResult, Spearman, all_pairs, average_ranks
+from descriptor_pipeline.dependence import (
+    HIST_EDGES,
+    HSIC,
+    RDC,
+    EdgeResult,
+    Spearman,
+    all_pairs,
+    average_ranks,
+    median_bandwidth,
+)
 
 BACKENDS = [
     "numpy",
@@ -365,6 +374,25 @@ def hsic_errors(n_features: int, seeds: range, n: int = 400) -> list[tuple[float
             exact = exact_normalized_hsic(Kx, exact_hsic_gram(X[k]))
             out.append((abs(S[0, k] - exact), seed, label, exact))
     return out
+
+
+@pytest.mark.parametrize("m", [2, 3, 4, 5, 10, 11, 999, 1000, 1400])
+def test_median_bandwidth_is_median_of_pair_distances(m: int) -> None:
+    """The partition shortcut equals np.median over the upper triangle (odd and even pair counts, ties,
+    missing values, the max_points cut); a zero median falls back to the standard deviation."""
+    rng = np.random.default_rng(m)
+    scratch = np.empty(1000**2)
+    for x in (rng.standard_normal(m), np.round(rng.standard_normal(m) * 2), np.where(rng.random(m) < 0.2, np.nan, rng.standard_normal(m))):
+        v = x[~np.isnan(x)][:1000]
+        if v.size < 2:
+            continue
+        expected = np.median(np.abs(v[:, None] - v[None, :])[np.triu_indices(v.size, k=1)])
+        if expected == 0:
+            expected = np.std(v)
+        assert median_bandwidth(x) == expected
+        assert median_bandwidth(x, scratch=scratch) == expected
+    assert median_bandwidth(np.r_[np.zeros(9), 3.0]) == np.std(np.r_[np.zeros(9), 3.0])
+    assert median_bandwidth(np.full(5, 2.0)) == 1.0
 
 
 def test_hsic_rff_default_features_close_to_exact() -> None:
