@@ -1,11 +1,21 @@
 from snakemake.utils import min_version, validate
 
+from descriptor_pipeline.config import validate_config
+from descriptor_pipeline.errors import PipelineError
+
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The defaults sit next to this file, so the workflow also runs with --directory elsewhere (the Python
+# API does that); --configfile and --config override them.
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
+# One-line error naming the key (shared with the Python API); then Snakemake fills in defaults.
+try:
+    validate_config(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
+except PipelineError as exc:
+    raise WorkflowError(str(exc)) from None
 validate(config, "config/schema.yaml")
 
 
