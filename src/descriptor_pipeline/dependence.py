@@ -150,6 +150,8 @@ class Measure:
 
     name: str = ""
     width: int = 1
+    # How the values that feed the similarity histogram are obtained (recorded in the pass summary).
+    histogram_values: str = "exact"
 
     def fit(self, X: np.ndarray) -> None:
         """Host-side per-column parameters from the whole (columns, rows) matrix (optional)."""
@@ -273,6 +275,10 @@ class RDC(Measure):
     seed: int = 0
     rank_tol: float = 1e-6
     name: str = "rdc"
+    histogram_values: str = (
+        "exact at or above the threshold; below it, the Frobenius norm of the pair's canonical-correlation "
+        "block, an upper bound of the RDC (bins below the threshold can hold pairs whose RDC is lower)"
+    )
 
     def __post_init__(self) -> None:
         self.width = self.k

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -78,8 +78,16 @@ def _unreadable_file(files: Sequence[str], select: str, message: str) -> str:
     return files[0]
 
 
-def scan(schema: InputSchema, settings: IngestSettings, threads: int = 1) -> ColumnScanner:
-    """Stream every row of the input once through DuckDB into a :class:`ColumnScanner`."""
+def scan(
+    schema: InputSchema,
+    settings: IngestSettings,
+    threads: int = 1,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> ColumnScanner:
+    """Stream every row of the input once through DuckDB into a :class:`ColumnScanner`.
+
+    ``on_chunk(chunks_done, rows_done)`` is called after each streamed chunk (progress, memory tests).
+    """
     names = schema.descriptors
     chunk_rows = settings.chunk_rows or max(2048, CHUNK_BYTES // (8 * len(names)))
     scanner = ColumnScanner(names, seed=settings.seed, sample_rows=settings.sample_rows)
@@ -90,12 +98,14 @@ def scan(schema: InputSchema, settings: IngestSettings, threads: int = 1) -> Col
     progress = Progress("ingest scan", schema.n_rows, "rows")
     try:
         reader = con.sql(query).to_arrow_reader(chunk_rows)
-        for batch in reader:
+        for chunks_done, batch in enumerate(reader, start=1):
             chunk = np.empty((batch.num_rows, len(names)))
             for j in range(len(names)):
                 chunk[:, j] = batch.column(j).to_numpy(zero_copy_only=False)
             scanner.update(chunk)
             progress.update(batch.num_rows)
+            if on_chunk is not None:
+                on_chunk(chunks_done, scanner.rows_seen)
     except (duckdb.Error, pa.ArrowException, OSError) as exc:  # errors met while iterating arrive via Arrow
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         culprit = _unreadable_file(schema.files, select, first)

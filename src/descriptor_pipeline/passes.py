@@ -135,7 +135,11 @@ def run_pass(
         "clusters": int(len(sizes)),
         "cluster_size_max": int(sizes.max()) if len(sizes) else 0,
         "cluster_size_counts": {str(int(s)): int(c) for s, c in zip(*np.unique(sizes, return_counts=True))} if len(sizes) else {},
-        "similarity_histogram": {"bin_lower_edges": list(edges.hist_edges), "pair_counts": edges.hist_counts},
+        "similarity_histogram": {
+            "bin_lower_edges": list(edges.hist_edges),
+            "pair_counts": edges.hist_counts,
+            "values": measure.histogram_values,
+        },
         "backend": backend,
         "dtype": config.get("dtype", "float32"),
         "block_columns": edges.block_columns,

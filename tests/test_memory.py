@@ -1,0 +1,72 @@
+"""Memory stays put: RSS sampled (memory-profiler) across the chunks of the ingest scan and across the
+blocks of a pass must not grow by more than 5 % between the 10th and the last chunk / block.
+
+Each case is sized so that there are dozens of chunks / block pairs and, for the passes, so that the
+feature blocks are recomputed rather than cached (the cache would fill during the first blocks and
+look like growth).
+"""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+from memory_profiler import memory_usage
+
+from descriptor_pipeline.dependence import HSIC, RDC, Spearman, all_pairs, block_columns
+from descriptor_pipeline.ingest import IngestSettings, scan
+from descriptor_pipeline.inputs import inspect_inputs
+
+GROWTH_LIMIT = 1.05
+
+
+def rss_mib() -> float:
+    """This process's resident memory now, via memory-profiler."""
+    return float(memory_usage(-1, interval=0.001, timeout=0.001, max_usage=True))
+
+
+def assert_flat(samples: list[float], what: str) -> None:
+    assert len(samples) >= 20, f"only {len(samples)} {what}: the case is too small to show growth"
+    tenth, last = samples[9], samples[-1]
+    assert last <= GROWTH_LIMIT * tenth, f"RSS grew from {tenth:.1f} MiB at the 10th {what} to {last:.1f} MiB at the last"
+
+
+def test_ingest_scan_memory_is_flat(write_table) -> None:
+    rng = np.random.default_rng(0)
+    n_rows, n_cols = 240_000, 40
+    data = {f"c{j:02d}": rng.standard_normal(n_rows) for j in range(n_cols)}
+    data["c00"][rng.random(n_rows) < 0.1] = np.nan
+    # DuckDB holds a decoded row group per thread, so RSS swings by about one row group between
+    # samples; Parquet's default (up to 1M rows per group, 38 MiB here) would swing more than the 5 %
+    # under test, so the files use small row groups, as a scan of real data would see one at a time.
+    files = write_table(data, n_files=6, row_group_size=8192)
+    del data
+    schema = inspect_inputs(files, [])
+    settings = IngestSettings.from_config({"seed": 1, "sample_rows": 5000, "ingest": {"chunk_rows": 4096}})
+    samples: list[float] = []
+    gc.collect()
+    scanner = scan(schema, settings, threads=1, on_chunk=lambda chunks, rows: samples.append(rss_mib()))
+    assert scanner.rows_seen == n_rows
+    assert_flat(samples, "chunk")
+
+
+@pytest.mark.parametrize(
+    ("measure", "p", "n"),
+    [(Spearman(), 3000, 1200), (HSIC(seed=3), 92, 600), (RDC(seed=3), 260, 600)],
+    ids=["spearman", "hsic", "rdc"],
+)
+def test_pass_block_memory_is_flat(measure, p: int, n: int) -> None:
+    block_memory_mb = 1
+    features_bytes = p * measure.width * n * 4
+    assert features_bytes > 8 * block_memory_mb * 2**20, "features would be cached; make the case larger"
+    starts = -(-p // block_columns(measure.width, 4, block_memory_mb))
+    assert starts * (starts + 1) // 2 >= 20
+    rng = np.random.default_rng(4)
+    latent = rng.standard_normal((p // 4, n))
+    X = np.repeat(latent, 4, axis=0) + 0.1 * rng.standard_normal((p, n))  # edges in every block row
+    samples: list[float] = []
+    gc.collect()
+    result = all_pairs(X, measure, 0.5, np, "float32", block_memory_mb, lambda done, total: samples.append(rss_mib()))
+    assert len(result.i) >= p // 4  # the planted pairs were found, so edge lists grew during the run
+    assert_flat(samples, "block pair")
