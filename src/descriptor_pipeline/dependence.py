@@ -193,6 +193,12 @@ def median_bandwidth(x: np.ndarray, max_points: int = 1000, scratch: np.ndarray 
     m = v.size
     if m < 2:
         return 1.0
+    # Distances of values near 1e308 overflow: work on v / 2**e with |v| < 2**(e + 1) (exact: a power of two).
+    top = float(np.max(np.abs(v)))
+    if top == 0.0 or not np.isfinite(top):
+        return 1.0
+    scale = math.ldexp(1.0, math.frexp(top)[1] - 1)
+    v = v / scale
     # The full m x m distance matrix holds each pair twice plus m zeros on the diagonal (the smallest
     # values), so the k-th smallest pair distance is its (m + 2k)-th smallest entry: one partition,
     # no index arrays for the upper triangle.
@@ -205,10 +211,10 @@ def median_bandwidth(x: np.ndarray, max_points: int = 1000, scratch: np.ndarray 
     hi = m + pairs - (pairs % 2)  # odd: the middle pair; even: the upper of the two middle pairs
     full.partition(hi)
     med = float(full[hi]) if pairs % 2 else float((full[:hi].max() + full[hi]) / 2.0)
-    if med > 0 and np.isfinite(med):
-        return med
-    sd = float(np.std(v))
-    return sd if sd > 0 and np.isfinite(sd) else 1.0
+    width = med if med > 0 else float(np.std(v))
+    if not width > 0:
+        return 1.0
+    return min(width * scale, float(np.finfo(np.float64).max))
 
 
 @dataclass
@@ -296,6 +302,8 @@ class RDC(Measure):
         _, sv, vh = xp.linalg.svd(F, full_matrices=False)
         keep = sv > self.rank_tol * sv[:, :1]
         Q = xp.where(keep[:, :, None], vh, 0.0)
+        if Q.shape[1] < k:  # fewer rows than features: the basis has at most n directions; pad with zeros
+            Q = xp.concat([Q, xp.zeros((b, k - Q.shape[1], n), dtype=Q.dtype)], axis=1)
         return xp.reshape(Q, (b * k, n))
 
     def reduce(self, xp: ModuleType, G: Any, bi: int, bj: int, threshold: float) -> Any:

@@ -14,14 +14,17 @@ except PipelineError as exc:
     raise WorkflowError(str(exc)) from None
 
 
+# Expanded once, when the workflow is read: a glob that matches nothing stops here with one line
+# (an error raised inside an input function would reach the user wrapped in a traceback).
+try:
+    INPUT_FILES = expand_inputs(config["input"]) if config["input"] else DEMO_FILES
+except PipelineError as exc:
+    raise WorkflowError(str(exc)) from None
+
+
 def input_files(wildcards=None):
     """The Parquet files of config 'input', or the demo files when 'input' is empty."""
-    if not config["input"]:
-        return DEMO_FILES
-    try:
-        return expand_inputs(config["input"])
-    except PipelineError as exc:
-        raise WorkflowError(str(exc)) from None
+    return INPUT_FILES
 
 
 def survivors_before(pass_name):
