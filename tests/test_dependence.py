@@ -544,3 +544,18 @@ def test_average_ranks_property(rows: list[list[float]]) -> None:
     X = np.asarray(rows, dtype=np.float64)
     for name in ("numpy", "array_api_strict"):
         check_ranks(get_namespace(name), X)
+
+
+@pytest.mark.parametrize("measure", [Spearman(), HSIC(n_features=16, seed=31), RDC(k=8, seed=31)], ids=lambda m: m.name)
+def test_worker_count_does_not_change_a_bit(measure) -> None:
+    """The block products run as fixed panels on single-threaded BLAS: 1, 2 or 3 workers, same bytes."""
+    rng = np.random.default_rng(32)
+    X = np.repeat(rng.standard_normal((325, 300)), 4, axis=0) + 0.3 * rng.standard_normal((1300, 300))
+    block_memory_mb = 16
+    rows_per_block = dependence.block_columns(measure.width, 4, block_memory_mb) * measure.width
+    assert rows_per_block > 2 * dependence.PANEL_ROWS  # several panels per block product
+    runs = [all_pairs(X, measure, 0.0, np, "float32", block_memory_mb, threads=t) for t in (1, 2, 3)]
+    assert runs[0].n_blocks > 1 and len(runs[0].i) == X.shape[0] * (X.shape[0] - 1) // 2
+    for other in runs[1:]:
+        assert other.similarity.tobytes() == runs[0].similarity.tobytes()
+        assert np.array_equal(other.i, runs[0].i) and np.array_equal(other.j, runs[0].j)

@@ -132,3 +132,28 @@ def test_disabled_pass_is_skipped(workdir: Path) -> None:  # noqa: F811
     assert rdc["input_stage"] == "spearman"
     report = json.loads((workdir / "results/surviving_descriptors_clusters.json").read_text())
     assert report["metadata"]["passes_run"] == ["ingest", "spearman", "rdc"]
+
+
+def test_real_descriptor_table(workdir: Path) -> None:  # noqa: F811
+    """RDKit 2D descriptors of 1,000 approved drugs (tests/data/README.md): the report validates, conserves
+    every column, and groups what chemistry says is the same or nearly the same quantity."""
+    source = REPO / "tests/data/rdkit_descriptors.parquet"
+    (workdir / "data").mkdir()
+    shutil.copy2(source, workdir / "data" / source.name)
+    assert_ok(snakemake(workdir, {"input": "data/*.parquet", "exclude_columns": ["mol_id"]}))
+    columns = pq.read_schema(source).names
+    report = json.loads((workdir / "results/surviving_descriptors_clusters.json").read_text())
+    jsonschema.validate(report, cluster_schema())
+    seen = [m for entry in report["descriptors"].values() for m in entry["all_cluster_members"]] + list(report["dropped"])
+    assert sorted(seen) == sorted(columns)  # all 219 columns, each exactly once
+    assert report["dropped"]["smiles"]["reason"] == "non_numeric"
+    assert report["dropped"]["mol_id"]["reason"] == "excluded"
+    final = (workdir / "results/final_descriptors.txt").read_text().splitlines()
+    assert final == [c for c in columns if c in set(final)]  # input column order
+    assert sorted(final) == sorted(report["descriptors"])
+    stands_for = {m: s for s, e in report["descriptors"].items() for m in e["all_cluster_members"]}
+    # Exact duplicates by definition in RDKit, and weights that differ by isotopes / hydrogens only.
+    assert stands_for["MaxEStateIndex"] == stands_for["MaxAbsEStateIndex"]
+    assert stands_for["MolWt"] == stands_for["ExactMolWt"] == stands_for["HeavyAtomMolWt"]
+    assert stands_for["NumHDonors"] != stands_for["MolWt"]  # hydrogen-bond donors are not a size measure
+    assert 100 <= len(final) <= 190  # about 2/3 of the 190 kept at ingest survive (145 with these defaults)

@@ -22,11 +22,14 @@ import hashlib
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from descriptor_pipeline.backend import svdvals, to_numpy, unpermute
 
@@ -353,6 +356,31 @@ def block_columns(width: int, itemsize: int, block_memory_mb: int) -> int:
     return max(1, int(math.sqrt(budget / itemsize)) // width)
 
 
+# Rows of one panel of a block product. The products run as fixed panels, each on one BLAS thread,
+# spread over ``threads`` workers: a multi-threaded BLAS call rounds differently with each thread count
+# (OpenBLAS does), and the outputs must not depend on --cores.
+PANEL_ROWS = 512
+
+
+def _block_product(xp: ModuleType, FI: Any, FJ: Any, pool: ThreadPoolExecutor | None) -> Any:
+    """``FI @ FJ.T``; with NumPy, as fixed row panels (the same result for any number of workers)."""
+    if xp is not np:
+        return FI @ xp.permute_dims(FJ, (1, 0))
+    out = np.empty((FI.shape[0], FJ.shape[0]), dtype=FI.dtype)
+    FJt = FJ.T
+
+    def panel(lo: int) -> None:
+        np.matmul(FI[lo : lo + PANEL_ROWS], FJt, out=out[lo : lo + PANEL_ROWS])
+
+    starts = range(0, FI.shape[0], PANEL_ROWS)
+    if pool is None:
+        for lo in starts:
+            panel(lo)
+    else:
+        list(pool.map(panel, starts))
+    return out
+
+
 def all_pairs(
     X: np.ndarray,
     measure: Measure,
@@ -361,8 +389,26 @@ def all_pairs(
     dtype: str = "float32",
     block_memory_mb: int = 256,
     on_block: Callable[[int, int], None] | None = None,
+    threads: int = 1,
 ) -> EdgeResult:
-    """Similarities of all column pairs of ``X`` (columns, rows), block against block; keep those >= threshold."""
+    """Similarities of all column pairs of ``X`` (columns, rows), block against block; keep those >= threshold.
+
+    ``threads`` workers share the block products; the result is identical for any number of them.
+    """
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=threads) if threads > 1 else nullcontext() as pool:
+        return _all_pairs(X, measure, threshold, xp, dtype, block_memory_mb, on_block, pool)
+
+
+def _all_pairs(
+    X: np.ndarray,
+    measure: Measure,
+    threshold: float,
+    xp: ModuleType,
+    dtype: str,
+    block_memory_mb: int,
+    on_block: Callable[[int, int], None] | None,
+    pool: ThreadPoolExecutor | None,
+) -> EdgeResult:
     t0 = time.perf_counter()
     p = X.shape[0]
     measure.fit(X)
@@ -396,7 +442,7 @@ def all_pairs(
                 continue
             bj = min(b, p - sj)
             FJ = FI if sj == si else feats(sj)
-            S = measure.reduce(xp, FI @ xp.permute_dims(FJ, (1, 0)), bi, bj, threshold)
+            S = measure.reduce(xp, _block_product(xp, FI, FJ, pool), bi, bj, threshold)
             gi = xp.arange(si, si + bi)[:, None]
             gj = xp.arange(sj, sj + bj)[None, :]
             valid = gi < gj

@@ -80,8 +80,12 @@ def run_pass(
     out_edges: str,
     out_survivors: str,
     out_summary: str,
+    threads: int = 1,
 ) -> dict:
-    """Run one dependence pass end to end and write its four outputs; return the summary."""
+    """Run one dependence pass end to end and write its four outputs; return the summary.
+
+    ``threads`` workers share the block products; the outputs do not depend on their number.
+    """
     t0 = time.perf_counter()
     settings = config["passes"][pass_name]
     threshold = float(settings["threshold"])
@@ -101,7 +105,9 @@ def run_pass(
         progress.total = total
         progress.update(1)
 
-    edges = all_pairs(X, measure, threshold, xp, config.get("dtype", "float32"), int(config.get("block_memory_mb", 256)), on_block)
+    edges = all_pairs(
+        X, measure, threshold, xp, config.get("dtype", "float32"), int(config.get("block_memory_mb", 256)), on_block, threads
+    )
     progress.finish()
     t_pairs = time.perf_counter()
     LOG.info("%s: %d pairs at or above %.4g (%d blocks of %d columns)", pass_name, len(edges.i), threshold, edges.n_blocks, edges.block_columns)

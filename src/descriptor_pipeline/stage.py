@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from descriptor_pipeline.errors import PipelineError
@@ -18,6 +19,7 @@ def run_stage(smk: Any, body: Callable[[Any], object]) -> None:
     """
     log_file = smk.log[0] if len(smk.log) else None
     setup_logging(log_file)
+    remove_stale_temporaries(list(smk.output))
     try:
         body(smk)
     except PipelineError as exc:
@@ -29,3 +31,17 @@ def run_stage(smk: Any, body: Callable[[Any], object]) -> None:
         LOG.error("%s", message)
         print(f"ERROR: {message}", file=sys.stderr)
         sys.exit(1)
+
+
+def remove_stale_temporaries(outputs: list[str]) -> None:
+    """Delete the temporary files an earlier, killed attempt left next to these outputs.
+
+    Atomic writes go to ``.NAME.XXXX.tmp`` and are renamed onto NAME; a process killed with SIGKILL
+    between the two leaves the temporary behind. Snakemake locks the working directory, so no other
+    run is writing these outputs now.
+    """
+    for output in outputs:
+        target = Path(output)
+        for stale in target.parent.glob(f".{target.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+            LOG.info("removed %s, left by an interrupted earlier attempt", stale)

@@ -15,6 +15,7 @@ def main(smk):
         out_edges=smk.output.edges,
         out_survivors=smk.output.survivors,
         out_summary=smk.output.summary,
+        threads=smk.threads,
     )
 
 

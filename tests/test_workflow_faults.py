@@ -1,0 +1,142 @@
+"""Faults and determinism through the real workflow: a pass killed with SIGKILL, two runs at once, other
+core counts, another column order and another file split.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pyarrow.parquet as pq
+import pytest
+
+from descriptor_pipeline.demo import make_table
+from workflow_helpers import BIN, REPO, SNAKEMAKE, assert_ok, output_of, snakemake
+
+pytestmark = pytest.mark.slow
+
+DETERMINISTIC = [
+    "results/final_descriptors.txt",
+    "results/surviving_descriptors_clusters.json",
+    "results/spearman/clusters.parquet",
+    "results/hsic/clusters.parquet",
+    "results/rdc/clusters.parquet",
+]
+UPSTREAM = ["results/ingest/sample.parquet", "results/ingest/survivors.txt", "results/spearman/summary.json"]
+# Enough block pairs in the hsic pass (4 columns per block) that it is still running when killed.
+SLOW_HSIC = {"input": "data/*.parquet", "passes": {"hsic": {"n_features": 256}}, "block_memory_mb": 16}
+
+
+def new_workdir(root: Path, name: str) -> Path:
+    wd = root / name
+    wd.mkdir()
+    shutil.copy2(REPO / "Snakefile", wd / "Snakefile")
+    for d in ("config", "workflow", "profiles"):
+        shutil.copytree(REPO / d, wd / d, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return wd
+
+
+def write_demo_files(wd: Path, n_files: int = 4, column_seed: int | None = None) -> None:
+    """The demo table split over ``n_files`` files; columns shuffled when ``column_seed`` is given."""
+    table, _ = make_table()
+    if column_seed is not None:
+        table = table.select(list(np.random.default_rng(column_seed).permutation(table.column_names)))
+    (wd / "data").mkdir()
+    bounds = np.linspace(0, table.num_rows, n_files + 1).astype(int)
+    for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+        pq.write_table(table.slice(lo, hi - lo), wd / "data" / f"part-{i}.parquet")
+
+
+def same_bytes(a: Path, b: Path, files: list[str]) -> None:
+    for f in files:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+
+
+def start(wd: Path, config_file: str) -> subprocess.Popen:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    return subprocess.Popen(
+        [str(SNAKEMAKE), "--cores", "2", "--configfile", config_file], cwd=wd, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+
+
+def write_config(wd: Path, config: dict) -> str:
+    import yaml
+
+    (wd / "test-config.yaml").write_text(yaml.safe_dump(config))
+    return "test-config.yaml"
+
+
+def test_killed_pass_resumes_to_identical_outputs_while_another_run_goes_on(tmp_path: Path) -> None:
+    killed, steady = new_workdir(tmp_path, "killed"), new_workdir(tmp_path, "steady")
+    for wd in (killed, steady):
+        write_demo_files(wd)
+    # Both runs at the same time, in different working directories.
+    steady_run = start(steady, write_config(steady, SLOW_HSIC))
+    run = start(killed, write_config(killed, SLOW_HSIC))
+    log = killed / "logs" / "hsic.log"
+    deadline = time.monotonic() + 240
+    while not (log.exists() and "threshold" in log.read_text()):
+        assert run.poll() is None, "the run ended before the hsic pass started"
+        assert time.monotonic() < deadline, "the hsic pass did not start"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    assert run.poll() is None, "the hsic pass finished before it could be killed; make it slower"
+    jobs = [p for p in psutil.Process(run.pid).children(recursive=True) if "dependence_pass" in " ".join(p.cmdline())]
+    assert len(jobs) == 1, [p.cmdline() for p in jobs]
+    jobs[0].send_signal(signal.SIGKILL)  # as the kernel's OOM killer would: no chance to clean up
+    output, _ = run.communicate(timeout=120)
+    assert run.returncode != 0 and "Error in rule hsic" in output
+    assert not (killed / "results/hsic/summary.json").exists()
+    assert not (killed / "results/final_descriptors.txt").exists()
+
+    before = {f: (killed / f).stat().st_mtime_ns for f in UPSTREAM}
+    resumed = snakemake(killed, None, "--configfile", "test-config.yaml")
+    assert_ok(resumed)
+    out = output_of(resumed)
+    assert "rule ingest:" not in out and "rule spearman:" not in out  # only the killed pass and what follows
+    for rule in ("hsic", "rdc", "select", "backtrack"):
+        assert f"rule {rule}:" in out
+    assert {f: (killed / f).stat().st_mtime_ns for f in UPSTREAM} == before
+    assert not list((killed / "results").rglob("*.tmp"))  # the killed write's temporary is gone
+
+    steady_out, _ = steady_run.communicate(timeout=600)
+    assert steady_run.returncode == 0, steady_out[-3000:]
+    same_bytes(killed, steady, DETERMINISTIC + ["results/hsic/edges.parquet", "results/hsic/survivors.txt"])
+
+
+def test_cores_column_order_and_file_split_do_not_change_the_result(tmp_path: Path) -> None:
+    base = new_workdir(tmp_path, "base")
+    write_demo_files(base)
+    config = {"input": "data/*.parquet"}
+    assert_ok(snakemake(base, config))
+
+    one_core = new_workdir(tmp_path, "one_core")
+    write_demo_files(one_core)
+    (one_core / "test-config.yaml").write_text(f"input: data/*.parquet\n")
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    proc = subprocess.run([str(SNAKEMAKE), "--cores", "1", "--configfile", "test-config.yaml"], cwd=one_core,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert_ok(proc)
+    same_bytes(base, one_core, DETERMINISTIC)
+
+    reshaped = new_workdir(tmp_path, "reshaped")
+    write_demo_files(reshaped, n_files=7, column_seed=11)
+    assert_ok(snakemake(reshaped, config))
+    # Per-pass clusters are computed and written in name order: identical bytes.
+    same_bytes(base, reshaped, [f for f in DETERMINISTIC if f.endswith("clusters.parquet")])
+    # The final list follows the input's column order: the same names in another order.
+    final_base = (base / DETERMINISTIC[0]).read_text().splitlines()
+    final_reshaped = (reshaped / DETERMINISTIC[0]).read_text().splitlines()
+    assert sorted(final_base) == sorted(final_reshaped) and final_base != final_reshaped
+    import json
+
+    a = json.loads((base / DETERMINISTIC[1]).read_text())
+    b = json.loads((reshaped / DETERMINISTIC[1]).read_text())
+    assert a["descriptors"] == b["descriptors"] and a["dropped"] == b["dropped"]
