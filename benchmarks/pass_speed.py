@@ -16,6 +16,7 @@ import math
 import os
 import platform
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -114,14 +115,16 @@ def main() -> None:
 def spearman(n_sp: int, p: int, args: argparse.Namespace) -> None:
     X = planted(n_sp, p)
     ours, t_ours = best_of(lambda: all_pairs(X, Spearman(), 0.95, np, "float32", args.block_memory_mb, threads=THREADS), args.repeats)
-    def bound():
-        order = np.argsort(X, axis=1)
-        R = order.astype(np.float32)
+    def bound():  # the sort split over the same number of threads as our ranking, then a BLAS product
+        halves = np.array_split(np.arange(X.shape[0]), THREADS)
+        with ThreadPoolExecutor(THREADS) as pool:
+            orders = list(pool.map(lambda rows: np.argsort(X[rows], axis=1), halves))
+        R = np.concatenate(orders).astype(np.float32)
         R @ R.T
     lower, t_lower = best_of(bound, args.repeats)
     ranks_only, _ = best_of(lambda: average_ranks(np, X), args.repeats)
     print(f"spearman n={n_sp} p={p}: ours {ours:.2f} s (runs {np.round(t_ours, 2).tolist()}), "
-          f"argsort+product {lower:.2f} s (runs {np.round(t_lower, 2).tolist()}), average_ranks {ranks_only:.2f} s -> ratio {ours / lower:.2f} (target <= 1.5)")
+          f"argsort ({THREADS} threads) + product {lower:.2f} s (runs {np.round(t_lower, 2).tolist()}), average_ranks {ranks_only:.2f} s -> ratio {ours / lower:.2f} (target <= 1.5)")
     X[np.random.default_rng(2).random(X.shape) < 0.2] = np.nan
     missing, t_missing = best_of(lambda: all_pairs(X, Spearman(), 0.95, np, "float32", args.block_memory_mb, threads=THREADS), args.repeats)
     print(f"spearman with 20% missing values: ours {missing:.2f} s (runs {np.round(t_missing, 2).tolist()}) "

@@ -393,10 +393,11 @@ def all_pairs(
 ) -> EdgeResult:
     """Similarities of all column pairs of ``X`` (columns, rows), block against block; keep those >= threshold.
 
-    ``threads`` workers share the block products; the result is identical for any number of them.
+    ``threads`` workers share the feature maps (by columns) and the block products (by fixed panels);
+    the result is identical for any number of them.
     """
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=threads) if threads > 1 else nullcontext() as pool:
-        return _all_pairs(X, measure, threshold, xp, dtype, block_memory_mb, on_block, pool)
+        return _all_pairs(X, measure, threshold, xp, dtype, block_memory_mb, on_block, pool, threads)
 
 
 def _all_pairs(
@@ -408,6 +409,7 @@ def _all_pairs(
     block_memory_mb: int,
     on_block: Callable[[int, int], None] | None,
     pool: ThreadPoolExecutor | None,
+    threads: int,
 ) -> EdgeResult:
     t0 = time.perf_counter()
     p = X.shape[0]
@@ -423,7 +425,12 @@ def _all_pairs(
         if s in cache:
             return cache[s]
         cols = slice(s, min(s + b, p))
-        F = xp.astype(measure.features(xp, xp.asarray(X[cols]), cols), compute_dtype)
+        if pool is None or xp is not np:
+            F = xp.astype(measure.features(xp, xp.asarray(X[cols]), cols), compute_dtype)
+        else:  # features are per column: the same bytes however the block is split among workers
+            step = -(-(cols.stop - cols.start) // threads)
+            parts = [slice(lo, min(lo + step, cols.stop)) for lo in range(cols.start, cols.stop, step)]
+            F = np.concatenate(list(pool.map(lambda c: measure.features(np, X[c], c).astype(compute_dtype), parts)))
         if cacheable:
             cache[s] = F
         return F
