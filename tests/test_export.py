@@ -1,0 +1,41 @@
+"""results/alternatives.tsv from the cluster report (export.py)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from descriptor_pipeline.export import COLUMNS, write_alternatives_tsv
+
+
+def report() -> dict:
+    """A survivor A standing for B (rdc) and C (spearman into B, then B into A), and a lone survivor."""
+    return {
+        "descriptors": {
+            "lone": {"alternative_descriptors": [], "lineage": {}},
+            "A": {
+                "alternative_descriptors": ["B", "C\twith tab"],
+                "lineage": {
+                    "B": [{"pass": "rdc", "represented_by": "A", "similarity": 0.93}],
+                    "C\twith tab": [
+                        {"pass": "spearman", "represented_by": "B", "similarity": 0.99},
+                        {"pass": "rdc", "represented_by": "A", "similarity": 0.93},
+                    ],
+                },
+            },
+        }
+    }
+
+
+def test_alternatives_tsv(tmp_path: Path) -> None:
+    (tmp_path / "report.json").write_text(json.dumps(report()))
+    (tmp_path / "final.txt").write_text("A\nlone\n")
+    n = write_alternatives_tsv(tmp_path / "report.json", tmp_path / "final.txt", tmp_path / "alternatives.tsv")
+    assert n == 2
+    with open(tmp_path / "alternatives.tsv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))
+    assert rows[0] == list(COLUMNS)
+    assert rows[1] == ["A", "B", "rdc", "", "0.93", "0.93"]
+    assert rows[2] == ["A", "C\\twith tab", "spearman>rdc", "B", "0.99;0.93", "0.93"]  # the tab is escaped
+    assert float(rows[2][5]) == min(map(float, rows[2][4].split(";")))
