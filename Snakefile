@@ -27,6 +27,12 @@ include: "workflow/rules/select.smk"
 include: "workflow/rules/backtrack.smk"
 
 
+# A local run with backend cupy stops here when this machine has no usable GPU; a cluster run leaves
+# that check to the pass jobs on the GPU nodes.
+onstart:
+    check_local_gpu()
+
+
 rule all:
     default_target: True
     input:

@@ -157,3 +157,18 @@ def test_real_descriptor_table(workdir: Path) -> None:  # noqa: F811
     assert stands_for["MolWt"] == stands_for["ExactMolWt"] == stands_for["HeavyAtomMolWt"]
     assert stands_for["NumHDonors"] != stands_for["MolWt"]  # hydrogen-bond donors are not a size measure
     assert 100 <= len(final) <= 190  # about 2/3 of the 190 kept at ingest survive (145 with these defaults)
+
+
+def test_alternatives_tsv_matches_the_report(demo_run: Path) -> None:
+    report = json.loads((demo_run / "results/surviving_descriptors_clusters.json").read_text())
+    final = (demo_run / "results/final_descriptors.txt").read_text().splitlines()
+    lines = (demo_run / "results/alternatives.tsv").read_text().splitlines()
+    header, rows = lines[0].split("\t"), [line.split("\t") for line in lines[1:]]
+    assert header == ["survivor", "alternative", "pass_path", "via", "step_similarities", "min_similarity"]
+    assert len(rows) == report["metadata"]["total_alternative_descriptors"]
+    expected = [(s, a) for s in final for a in report["descriptors"][s]["alternative_descriptors"]]
+    assert [(r[0], r[1]) for r in rows] == expected
+    for survivor, alternative, pass_path, via, sims, low in rows:
+        steps = report["descriptors"][survivor]["lineage"][alternative]
+        assert pass_path.split(">") == [step["pass"] for step in steps]
+        assert float(low) == min(step["similarity"] for step in steps)

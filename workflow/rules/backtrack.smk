@@ -13,9 +13,35 @@ rule backtrack:
         ),
     log:
         "logs/backtrack.log",
+    localrule: True
     conda:
         "../envs/cpu.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=runtime("backtrack"),
     params:
         passes=ENABLED_PASSES,
     script:
         "../scripts/backtrack.py"
+
+
+rule alternatives:
+    input:
+        report="results/surviving_descriptors_clusters.json",
+        final="results/final_descriptors.txt",
+    output:
+        report(
+            "results/alternatives.tsv",
+            caption="../report/alternatives.rst",
+            category="Result",
+        ),
+    log:
+        "logs/alternatives.log",
+    localrule: True
+    conda:
+        "../envs/cpu.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=runtime("alternatives"),
+    script:
+        "../scripts/alternatives.py"

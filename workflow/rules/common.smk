@@ -1,4 +1,8 @@
-"""Helpers shared by the rules: input files, the chain of enabled passes, GPU requests, final outputs."""
+"""Helpers shared by the rules: input files, the chain of enabled passes, cluster resources, final outputs."""
+
+import functools
+
+import pyarrow.parquet as pq
 
 from descriptor_pipeline.backend import resolve_backend
 from descriptor_pipeline.errors import PipelineError
@@ -47,11 +51,112 @@ def final_survivors():
 
 
 def pass_gpus():
-    """1 when the dependence passes run on CuPy, so that `--resources gpu=N` schedules them."""
+    """GPUs a dependence pass asks for, so that `--resources gpu=N` (local) or the cluster schedules it.
+
+    1 with backend cupy, decided from the config and not from this machine: on a cluster the submit host
+    usually has no GPU, and the pass checks the device where it runs. With backend auto, 1 when this
+    machine has a usable GPU (so on a cluster, set cupy explicitly).
+    """
+    if config["backend"] == "auto":
+        return int(resolve_backend("auto") == "cupy")
+    return int(config["backend"] == "cupy")
+
+
+def check_local_gpu():
+    """Stop a local run with backend cupy before any rule when this machine has no usable GPU."""
+    if config["backend"] == "cupy" and workflow.local_exec:
+        try:
+            resolve_backend("cupy")
+        except PipelineError as exc:
+            raise WorkflowError(str(exc)) from None
+
+
+# ---- cluster resources ----------------------------------------------------------------------------
+# What each job asks a cluster scheduler for (SLURM: --mem, --time, --gpus). Local runs only use
+# `threads` and `gpu`. Every value is a default: a profile overrides it per rule with set-resources
+# (see profiles/slurm/config.yaml). Memory and time limits grow with the attempt, so a job killed for
+# memory or time is resubmitted with twice as much when the profile sets `retries`.
+
+# Time limit of the first attempt, in minutes. HSIC is the slowest pass (minutes for 1,000 columns x
+# 5,000 rows on 2 cores), and pass times grow with the square of the columns (docs/benchmarks.md).
+RUNTIME_MINUTES = {
+    "demo_data": 10,
+    "ingest": 120,
+    "spearman": 120,
+    "hsic": 720,
+    "rdc": 240,
+    "select": 10,
+    "backtrack": 30,
+    "alternatives": 10,
+}
+
+
+def runtime(rule_name):
+    """Time limit in minutes of ``rule_name``'s job: RUNTIME_MINUTES times the attempt."""
+    minutes = RUNTIME_MINUTES[rule_name]
+    return lambda wildcards, attempt: minutes * attempt
+
+
+@functools.cache
+def input_values_mb(max_rows):
+    """MiB of float64 values of every input column over at most ``max_rows`` rows (0 = all rows).
+
+    Read from the Parquet footers when the workflow is parsed: the columns of the first file (all files
+    have the same) and row counts until ``max_rows`` is reached. An upper bound of what ingest keeps.
+    None when the input is the demo (written by a rule) or cannot be read (the ingest rule reports that).
+    """
+    if not config["input"]:
+        return None
     try:
-        return int(resolve_backend(config["backend"]) == "cupy")
-    except PipelineError as exc:
-        raise WorkflowError(str(exc)) from None
+        columns = len(pq.read_schema(INPUT_FILES[0]).names)
+        rows = 0
+        for path in INPUT_FILES:
+            rows += pq.read_metadata(path).num_rows
+            if max_rows and rows >= max_rows:
+                rows = max_rows
+                break
+    except Exception:
+        return None
+    return columns * rows * 8 / 2**20
+
+
+def rows_used(pass_name=None):
+    """Rows a stage holds at most: the row sample (`sample_rows`), cut to the pass's `max_rows`; 0 = all."""
+    limits = [config["sample_rows"]]
+    if pass_name is not None:
+        limits.append(config["passes"][pass_name]["max_rows"])
+    limits = [n for n in limits if n > 0]
+    return min(limits) if limits else 0
+
+
+def _scaled(megabytes):
+    """A resource function: ``megabytes`` (rounded up to 100 MB) times the attempt."""
+    megabytes = int(-(-megabytes // 100) * 100)
+    return lambda wildcards, attempt: megabytes * attempt
+
+
+def ingest_mem_mb():
+    """Memory of ingest in MB: 1,500 for the streamed chunks plus twice the row sample's values.
+
+    4,000 when the input size is not known at parse time (the demo).
+    """
+    values = input_values_mb(rows_used())
+    return _scaled(4000 if values is None else 1500 + 2 * values)
+
+
+def pass_mem_mb(pass_name):
+    """Memory of a dependence pass in MB: 1,000 + 12 x `block_memory_mb` (block products and their
+    temporaries, 4x; the feature cache, at most 8x) plus twice the values of the sample it reads (a
+    float64 copy and its features).
+
+    An upper bound from the input's width, as the survivors of the earlier stages are not known when
+    the workflow is parsed (Spearman over 20,000 columns x 20,000 rows: 10.2 GB asked, 5.5 GiB used).
+    8,000 when the input size is not known at parse time (the demo).
+    """
+    values = input_values_mb(rows_used(pass_name))
+    if values is None:
+        return _scaled(8000)
+    return _scaled(1000 + 12 * config["block_memory_mb"] + 2 * values)
 
 
 def pass_outputs(pass_name):
@@ -70,4 +175,5 @@ def final_outputs():
         *[pass_outputs(p)["summary"] for p in ENABLED_PASSES],
         "results/final_descriptors.txt",
         "results/surviving_descriptors_clusters.json",
+        "results/alternatives.tsv",
     ]

@@ -3,7 +3,11 @@ rule demo_data:
         DEMO_FILES,
     log:
         "logs/demo_data.log",
+    localrule: True
     conda:
         "../envs/cpu.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=runtime("demo_data"),
     script:
         "../scripts/demo_data.py"

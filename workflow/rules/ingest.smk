@@ -14,7 +14,8 @@ rule ingest:
         "../envs/cpu.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=ingest_mem_mb(),
+        runtime=runtime("ingest"),
     params:
         config=config,
     script:

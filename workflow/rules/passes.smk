@@ -13,7 +13,8 @@ rule spearman:
         "../envs/gpu.yaml" if pass_gpus() else "../envs/cpu.yaml"
     threads: 2
     resources:
-        mem_mb=8000,
+        mem_mb=pass_mem_mb("spearman"),
+        runtime=runtime("spearman"),
         gpu=pass_gpus(),
     params:
         pass_name="spearman",
@@ -33,6 +34,10 @@ use rule spearman as hsic with:
         "logs/hsic.log",
     benchmark:
         "benchmarks/hsic.tsv"
+    resources:
+        mem_mb=pass_mem_mb("hsic"),
+        runtime=runtime("hsic"),
+        gpu=pass_gpus(),
     params:
         pass_name="hsic",
         config=config,
@@ -49,6 +54,10 @@ use rule spearman as rdc with:
         "logs/rdc.log",
     benchmark:
         "benchmarks/rdc.tsv"
+    resources:
+        mem_mb=pass_mem_mb("rdc"),
+        runtime=runtime("rdc"),
+        gpu=pass_gpus(),
     params:
         pass_name="rdc",
         config=config,

@@ -9,7 +9,11 @@ rule select:
         ),
     log:
         "logs/select.log",
+    localrule: True
     conda:
         "../envs/cpu.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=runtime("select"),
     script:
         "../scripts/select.py"
