@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 import pytest
 import scipy.stats
 
-from descriptor_pipeline.passes import run_pass
+from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.passes import run_pass, run_shard
 
 N_ROWS = 1500
 
@@ -287,3 +288,28 @@ def test_column_order_does_not_change_outputs(tmp_path: Path, chain, planted) ->
             assert (result["dir"] / output).read_bytes() == (chain[name]["dir"] / output).read_bytes(), (name, output)
         assert set(result["survivors"]) == set(chain[name]["survivors"])
     assert spearman["survivors"] == [n for n in survivors_order if n in set(spearman["survivors"])]
+
+
+def test_shards_gather_to_the_single_job_result(tmp_path: Path, chain) -> None:
+    """HSIC (many blocks of few columns): run_shard x 3 then run_pass(edge_shards=...) writes the same edges and clusters as one run_pass."""
+    config = {**CONFIG, "block_memory_mb": 16}
+    inputs = chain["inputs"]
+    shards = [str(tmp_path / f"edges-{k}.parquet") for k in range(3)]
+    for k, path in enumerate(shards):
+        run_shard("hsic", config, inputs["sample"], inputs["survivors"], k, 3, path)
+    gathered = do_pass_with("hsic", config, inputs, tmp_path / "gathered", edge_shards=shards)
+    single = do_pass_with("hsic", config, inputs, tmp_path / "single")
+    for name in ("clusters.parquet", "edges.parquet", "survivors.txt"):
+        assert (tmp_path / "gathered" / name).read_bytes() == (tmp_path / "single" / name).read_bytes(), name
+    assert gathered["similarity_histogram"] == single["similarity_histogram"]
+    assert gathered["blocks"] == single["blocks"] >= 3  # every shard had block pairs to compute
+    with pytest.raises(PipelineError, match="do not form one complete set"):
+        do_pass_with("hsic", config, inputs, tmp_path / "partial", edge_shards=shards[:2])
+
+
+def do_pass_with(pass_name: str, config: dict, inputs: dict[str, str], out: Path, edge_shards=()) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    return run_pass(
+        pass_name, config, inputs["sample"], inputs["survivors"], inputs["stats"], str(out / "clusters.parquet"),
+        str(out / "edges.parquet"), str(out / "survivors.txt"), str(out / "summary.json"), edge_shards=edge_shards,
+    )

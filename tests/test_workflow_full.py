@@ -172,3 +172,27 @@ def test_alternatives_tsv_matches_the_report(demo_run: Path) -> None:
         steps = report["descriptors"][survivor]["lineage"][alternative]
         assert pass_path.split(">") == [step["pass"] for step in steps]
         assert float(low) == min(step["similarity"] for step in steps)
+
+
+def test_sharded_passes_equal_one_job(demo_run: Path, workdir: Path) -> None:  # noqa: F811
+    """passes.P.shards > 1: the block pairs run as separate jobs and rule P gathers them; same bytes."""
+    shutil.copytree(demo_run / "results/demo", workdir / "results/demo")
+    config = {"passes": {"spearman": {"shards": 3}, "hsic": {"shards": 2}, "rdc": {"shards": 4}}, "block_memory_mb": 16}
+    proc = snakemake(workdir, config)
+    assert_ok(proc)
+    out = output_of(proc)
+    for name, n in (("spearman", 3), ("hsic", 2), ("rdc", 4)):
+        assert sorted(p.name for p in (workdir / f"results/{name}/shards").iterdir()) == [f"edges-{k}.parquet" for k in range(n)]
+        assert f"rule {name}_shard:" in out
+    # One job per pass, with the same block size, for the reference.
+    single = workdir.parent / "single"
+    shutil.copytree(workdir, single, ignore=shutil.ignore_patterns("results", "logs", "benchmarks", ".snakemake"))
+    shutil.copytree(demo_run / "results/demo", single / "results/demo")
+    assert_ok(snakemake(single, {"block_memory_mb": 16}))
+    compared = DETERMINISTIC + [f"results/{p}/{f}" for p in ("spearman", "hsic", "rdc") for f in ("edges.parquet", "survivors.txt")]
+    for path in compared:
+        assert (workdir / path).read_bytes() == (single / path).read_bytes(), path
+    summary = json.loads((workdir / "results/hsic/summary.json").read_text())
+    reference = json.loads((single / "results/hsic/summary.json").read_text())
+    assert summary["similarity_histogram"] == reference["similarity_histogram"]
+    assert summary["blocks"] == reference["blocks"] > 1

@@ -390,14 +390,16 @@ def all_pairs(
     block_memory_mb: int = 256,
     on_block: Callable[[int, int], None] | None = None,
     threads: int = 1,
+    shard: tuple[int, int] = (0, 1),
 ) -> EdgeResult:
     """Similarities of all column pairs of ``X`` (columns, rows), block against block; keep those >= threshold.
 
     ``threads`` workers share the feature maps (by columns) and the block products (by fixed panels);
-    the result is identical for any number of them.
+    the result is identical for any number of them. ``shard = (k, m)`` computes only the block pairs
+    whose position in the schedule is k modulo m, so m jobs together give every pair exactly once.
     """
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=threads) if threads > 1 else nullcontext() as pool:
-        return _all_pairs(X, measure, threshold, xp, dtype, block_memory_mb, on_block, pool, threads)
+        return _all_pairs(X, measure, threshold, xp, dtype, block_memory_mb, on_block, pool, threads, shard)
 
 
 def _all_pairs(
@@ -410,6 +412,7 @@ def _all_pairs(
     on_block: Callable[[int, int], None] | None,
     pool: ThreadPoolExecutor | None,
     threads: int,
+    shard: tuple[int, int],
 ) -> EdgeResult:
     t0 = time.perf_counter()
     p = X.shape[0]
@@ -439,31 +442,32 @@ def _all_pairs(
     edges_j: list[np.ndarray] = []
     edges_s: list[np.ndarray] = []
     counts = np.zeros(len(HIST_EDGES), dtype=np.int64)
-    n_blocks = len(starts) * (len(starts) + 1) // 2
+    schedule = [(si, sj) for si in starts for sj in starts if sj >= si]
+    mine = [pair for k, pair in enumerate(schedule) if k % shard[1] == shard[0]]
+    n_blocks = len(mine)
     done = 0
-    for si in starts:
-        FI = feats(si)
+    FI, current = None, None
+    for si, sj in mine:
+        if si != current:
+            FI, current = feats(si), si
         bi = min(b, p - si)
-        for sj in starts:
-            if sj < si:
-                continue
-            bj = min(b, p - sj)
-            FJ = FI if sj == si else feats(sj)
-            S = measure.reduce(xp, _block_product(xp, FI, FJ, pool), bi, bj, threshold)
-            gi = xp.arange(si, si + bi)[:, None]
-            gj = xp.arange(sj, sj + bj)[None, :]
-            valid = gi < gj
-            for k, edge in enumerate(HIST_EDGES):
-                counts[k] += int(xp.sum(xp.astype(valid & (S >= edge), xp.int64)))
-            ii, jj = xp.nonzero(valid & (S >= threshold))
-            if ii.shape[0]:
-                edges_i.append(to_numpy(ii) + si)
-                edges_j.append(to_numpy(jj) + sj)
-                flat = xp.take(xp.reshape(S, (-1,)), ii * bj + jj)
-                edges_s.append(to_numpy(xp.astype(flat, xp.float64)))
-            done += 1
-            if on_block is not None:
-                on_block(done, n_blocks)
+        bj = min(b, p - sj)
+        FJ = FI if sj == si else feats(sj)
+        S = measure.reduce(xp, _block_product(xp, FI, FJ, pool), bi, bj, threshold)
+        gi = xp.arange(si, si + bi)[:, None]
+        gj = xp.arange(sj, sj + bj)[None, :]
+        valid = gi < gj
+        for k, edge in enumerate(HIST_EDGES):
+            counts[k] += int(xp.sum(xp.astype(valid & (S >= edge), xp.int64)))
+        ii, jj = xp.nonzero(valid & (S >= threshold))
+        if ii.shape[0]:
+            edges_i.append(to_numpy(ii) + si)
+            edges_j.append(to_numpy(jj) + sj)
+            flat = xp.take(xp.reshape(S, (-1,)), ii * bj + jj)
+            edges_s.append(to_numpy(xp.astype(flat, xp.float64)))
+        done += 1
+        if on_block is not None:
+            on_block(done, n_blocks)
     hist = [int(counts[k] - (counts[k + 1] if k + 1 < len(counts) else 0)) for k in range(len(counts))]
     cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dtype=dt))
     return EdgeResult(

@@ -7,6 +7,7 @@ is_representative, community, centrality), ``edges.parquet`` (descriptor_a, desc
 
 from __future__ import annotations
 
+import json
 import resource
 import sys
 import time
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 
 from descriptor_pipeline import io
 from descriptor_pipeline.backend import get_namespace, resolve_backend
-from descriptor_pipeline.dependence import HSIC, RDC, Measure, Spearman, all_pairs, derive_seed
+from descriptor_pipeline.dependence import HSIC, RDC, EdgeResult, Measure, Spearman, all_pairs, derive_seed
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.graph import cluster_descriptors
 from descriptor_pipeline.logs import LOG, Progress
@@ -70,6 +71,68 @@ def _peak_rss_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
+def compute_edges(
+    pass_name: str, config: dict, sample_path: str, names: Sequence[str], threads: int = 1, shard: tuple[int, int] = (0, 1)
+) -> tuple[EdgeResult, int]:
+    """The pass's edges among ``names`` (name order), or one shard of them; also the rows used."""
+    settings = config["passes"][pass_name]
+    threshold = float(settings["threshold"])
+    backend = resolve_backend(config.get("backend", "auto"))
+    X = read_sample(sample_path, names, int(settings.get("max_rows", 0)))
+    LOG.info("%s: %d descriptors x %d rows, threshold %.4g, backend %s, dtype %s%s",
+             pass_name, len(names), X.shape[1], threshold, backend, config.get("dtype", "float32"),
+             f", shard {shard[0] + 1} of {shard[1]}" if shard[1] > 1 else "")
+    progress = Progress(f"{pass_name} blocks", 1, "blocks")
+
+    def on_block(done: int, total: int) -> None:
+        progress.total = total
+        progress.update(1)
+
+    edges = all_pairs(
+        X, make_measure(pass_name, config), threshold, get_namespace(backend), config.get("dtype", "float32"),
+        int(config.get("block_memory_mb", 256)), on_block, threads, shard,
+    )
+    progress.finish()
+    LOG.info("%s: %d pairs at or above %.4g (%d blocks of %d columns)", pass_name, len(edges.i), threshold, edges.n_blocks, edges.block_columns)
+    return edges, int(X.shape[1])
+
+
+def run_shard(
+    pass_name: str, config: dict, sample_path: str, survivors_in: str, shard: int, shards: int, out: str, threads: int = 1
+) -> None:
+    """One shard of a pass's block pairs: its edges (i, j, similarity) and histogram, for run_pass to gather."""
+    names = sorted(io.read_lines(survivors_in))
+    edges, rows = compute_edges(pass_name, config, sample_path, names, threads, (shard, shards))
+    meta = {"hist_counts": edges.hist_counts, "n_blocks": edges.n_blocks, "block_columns": edges.block_columns,
+            "seconds": edges.seconds, "rows": rows, "shard": [shard, shards], "descriptors": len(names)}
+    table = pa.table({"i": edges.i, "j": edges.j, "similarity": edges.similarity})
+    io.write_parquet(out, table.replace_schema_metadata({"descriptor_pipeline": json.dumps(meta)}))
+
+
+def gather_shards(paths: Sequence[str], n_names: int) -> tuple[EdgeResult, int]:
+    """Merge the shards written by run_shard into one EdgeResult (histograms summed)."""
+    parts, metas = [], []
+    for path in paths:
+        table = pq.read_table(path)
+        meta = json.loads(table.schema.metadata[b"descriptor_pipeline"])
+        if meta["descriptors"] != n_names:
+            raise PipelineError(f"{path}: written for {meta['descriptors']} descriptors, not {n_names}; rerun the shard rules")
+        parts.append(table)
+        metas.append(meta)
+    shards = sorted(m["shard"][0] for m in metas)
+    if shards != list(range(len(paths))) or any(m["shard"][1] != len(paths) for m in metas):
+        raise PipelineError(f"{paths[0]}: the edge shards do not form one complete set; rerun the shard rules")
+    edges = EdgeResult(
+        i=np.concatenate([t["i"].to_numpy() for t in parts]).astype(np.int64),
+        j=np.concatenate([t["j"].to_numpy() for t in parts]).astype(np.int64),
+        similarity=np.concatenate([t["similarity"].to_numpy() for t in parts]).astype(np.float64),
+        hist_counts=[int(sum(c)) for c in zip(*(m["hist_counts"] for m in metas))],
+        n_blocks=sum(m["n_blocks"] for m in metas), block_columns=metas[0]["block_columns"],
+        seconds=sum(m["seconds"] for m in metas),
+    )
+    return edges, metas[0]["rows"]
+
+
 def run_pass(
     pass_name: str,
     config: dict,
@@ -81,36 +144,27 @@ def run_pass(
     out_survivors: str,
     out_summary: str,
     threads: int = 1,
+    edge_shards: Sequence[str] = (),
 ) -> dict:
     """Run one dependence pass end to end and write its four outputs; return the summary.
 
-    ``threads`` workers share the block products; the outputs do not depend on their number.
+    ``threads`` workers share the block products; the outputs do not depend on their number. With
+    ``edge_shards`` (files of run_shard) the edges are gathered from them instead of computed here.
     """
     t0 = time.perf_counter()
     settings = config["passes"][pass_name]
     threshold = float(settings["threshold"])
     backend = resolve_backend(config.get("backend", "auto"))
-    xp = get_namespace(backend)
     names_in = io.read_lines(survivors_in)
     names = sorted(names_in)  # compute in name order: column order cannot matter
-    X = read_sample(sample_path, names, int(settings.get("max_rows", 0)))
     t_read = time.perf_counter()
-    LOG.info("%s: %d descriptors x %d rows, threshold %.4g, backend %s, dtype %s",
-             pass_name, len(names), X.shape[1], threshold, backend, config.get("dtype", "float32"))
-
-    measure = make_measure(pass_name, config)
-    progress = Progress(f"{pass_name} blocks", 1, "blocks")
-
-    def on_block(done: int, total: int) -> None:
-        progress.total = total
-        progress.update(1)
-
-    edges = all_pairs(
-        X, measure, threshold, xp, config.get("dtype", "float32"), int(config.get("block_memory_mb", 256)), on_block, threads
-    )
-    progress.finish()
+    if edge_shards:
+        edges, n_rows = gather_shards(edge_shards, len(names))
+    else:
+        edges, n_rows = compute_edges(pass_name, config, sample_path, names, threads)
+    order = np.lexsort((edges.j, edges.i))  # (i, j) order: the same however the blocks were computed
+    edges.i, edges.j, edges.similarity = edges.i[order], edges.j[order], edges.similarity[order]
     t_pairs = time.perf_counter()
-    LOG.info("%s: %d pairs at or above %.4g (%d blocks of %d columns)", pass_name, len(edges.i), threshold, edges.n_blocks, edges.block_columns)
 
     stats = pq.read_table(column_stats, columns=["column", "missing_ratio", "robust_variance"]).to_pydict()
     missing = {c: (m if m is not None else 0.0) for c, m in zip(stats["column"], stats["missing_ratio"])}
@@ -145,7 +199,7 @@ def run_pass(
         "descriptors_in": len(names),
         "descriptors_out": len(survivors),
         "removed": len(names) - len(survivors),
-        "rows": int(X.shape[1]),
+        "rows": n_rows,
         "edges": int(len(edges.i)),
         "clusters": int(len(sizes)),
         "cluster_size_max": int(sizes.max()) if len(sizes) else 0,
@@ -153,7 +207,7 @@ def run_pass(
         "similarity_histogram": {
             "bin_lower_edges": list(edges.hist_edges),
             "pair_counts": edges.hist_counts,
-            "values": measure.histogram_values,
+            "values": make_measure(pass_name, config).histogram_values,
         },
         "backend": backend,
         "dtype": config.get("dtype", "float32"),

@@ -159,6 +159,26 @@ def pass_mem_mb(pass_name):
     return _scaled(1000 + 12 * config["block_memory_mb"] + 2 * values)
 
 
+def shard_count(pass_name):
+    """Jobs the block pairs of ``pass_name`` are split over (config `passes.P.shards`)."""
+    return config["passes"][pass_name]["shards"]
+
+
+def edge_shards(pass_name):
+    """The shard files rule ``pass_name`` gathers; none when the pass computes its pairs itself."""
+    n = shard_count(pass_name)
+    return (
+        []
+        if n == 1
+        else [f"results/{pass_name}/shards/edges-{k}.parquet" for k in range(n)]
+    )
+
+
+def gather_gpus(pass_name):
+    """GPUs of a pass's own job: none when it only gathers shards computed by other jobs."""
+    return pass_gpus() if shard_count(pass_name) == 1 else 0
+
+
 def pass_outputs(pass_name):
     return {
         "clusters": f"results/{pass_name}/clusters.parquet",

@@ -3,6 +3,7 @@ rule spearman:
         sample="results/ingest/sample.parquet",
         stats="results/ingest/column_stats.parquet",
         survivors=survivors_before("spearman"),
+        edge_shards=edge_shards("spearman"),
     output:
         **pass_outputs("spearman"),
     log:
@@ -15,7 +16,7 @@ rule spearman:
     resources:
         mem_mb=pass_mem_mb("spearman"),
         runtime=runtime("spearman"),
-        gpu=pass_gpus(),
+        gpu=gather_gpus("spearman"),
     params:
         pass_name="spearman",
         config=config,
@@ -28,6 +29,7 @@ use rule spearman as hsic with:
         sample="results/ingest/sample.parquet",
         stats="results/ingest/column_stats.parquet",
         survivors=survivors_before("hsic"),
+        edge_shards=edge_shards("hsic"),
     output:
         **pass_outputs("hsic"),
     log:
@@ -37,7 +39,7 @@ use rule spearman as hsic with:
     resources:
         mem_mb=pass_mem_mb("hsic"),
         runtime=runtime("hsic"),
-        gpu=pass_gpus(),
+        gpu=gather_gpus("hsic"),
     params:
         pass_name="hsic",
         config=config,
@@ -48,6 +50,7 @@ use rule spearman as rdc with:
         sample="results/ingest/sample.parquet",
         stats="results/ingest/column_stats.parquet",
         survivors=survivors_before("rdc"),
+        edge_shards=edge_shards("rdc"),
     output:
         **pass_outputs("rdc"),
     log:
@@ -57,7 +60,76 @@ use rule spearman as rdc with:
     resources:
         mem_mb=pass_mem_mb("rdc"),
         runtime=runtime("rdc"),
+        gpu=gather_gpus("rdc"),
+    params:
+        pass_name="rdc",
+        config=config,
+
+
+# With passes.P.shards > 1, the block pairs of pass P run as that many jobs (each its own process; on a
+# cluster, its own node or GPU) and rule P gathers their edges: the outputs are the same as one job's.
+rule spearman_shard:
+    input:
+        sample="results/ingest/sample.parquet",
+        survivors=survivors_before("spearman"),
+    output:
+        "results/spearman/shards/edges-{shard}.parquet",
+    log:
+        "logs/spearman_shard-{shard}.log",
+    benchmark:
+        "benchmarks/spearman_shard-{shard}.tsv"
+    wildcard_constraints:
+        shard=r"\d+",
+    conda:
+        "../envs/gpu.yaml" if pass_gpus() else "../envs/cpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=pass_mem_mb("spearman"),
+        runtime=runtime("spearman"),
+        gpu=pass_gpus(),
+    params:
+        pass_name="spearman",
+        config=config,
+        shards=shard_count("spearman"),
+    script:
+        "../scripts/pass_shard.py"
+
+
+use rule spearman_shard as hsic_shard with:
+    input:
+        sample="results/ingest/sample.parquet",
+        survivors=survivors_before("hsic"),
+    output:
+        "results/hsic/shards/edges-{shard}.parquet",
+    log:
+        "logs/hsic_shard-{shard}.log",
+    benchmark:
+        "benchmarks/hsic_shard-{shard}.tsv"
+    resources:
+        mem_mb=pass_mem_mb("hsic"),
+        runtime=runtime("hsic"),
+        gpu=pass_gpus(),
+    params:
+        pass_name="hsic",
+        config=config,
+        shards=shard_count("hsic"),
+
+
+use rule spearman_shard as rdc_shard with:
+    input:
+        sample="results/ingest/sample.parquet",
+        survivors=survivors_before("rdc"),
+    output:
+        "results/rdc/shards/edges-{shard}.parquet",
+    log:
+        "logs/rdc_shard-{shard}.log",
+    benchmark:
+        "benchmarks/rdc_shard-{shard}.tsv"
+    resources:
+        mem_mb=pass_mem_mb("rdc"),
+        runtime=runtime("rdc"),
         gpu=pass_gpus(),
     params:
         pass_name="rdc",
         config=config,
+        shards=shard_count("rdc"),

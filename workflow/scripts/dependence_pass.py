@@ -16,6 +16,7 @@ def main(smk):
         out_survivors=smk.output.survivors,
         out_summary=smk.output.summary,
         threads=smk.threads,
+        edge_shards=list(smk.input.edge_shards),
     )
 
 
