@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from descriptor_pipeline.ingest import IngestSettings, run_ingest
+from workflow_helpers import workdir  # noqa: F401  (the fixture: a copy of the workflow, for every module)
 
 
 def as_table(data: pa.Table | Mapping[str, object]) -> pa.Table:

@@ -11,7 +11,7 @@ import yaml
 
 from descriptor_pipeline import DescriptorPipeline, PipelineConfig, PipelineError
 from descriptor_pipeline.demo import make_table
-from workflow_helpers import REPO, assert_ok, output_of, snakemake, workdir  # noqa: F401
+from workflow_helpers import REPO, assert_ok, output_of, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def without_run_specific(report: dict) -> dict:
     return report
 
 
-def test_api_equals_command_line(planted_files, workdir: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: F811
+def test_api_equals_command_line(planted_files, workdir: Path, tmp_path: Path, monkeypatch) -> None:
     data, _ = planted_files
     monkeypatch.chdir(tmp_path)  # a relative glob is taken from the caller's directory
     (tmp_path / "data").symlink_to(data)
@@ -71,7 +71,7 @@ def test_api_equals_command_line(planted_files, workdir: Path, tmp_path: Path, m
     [({"seed": "forty-two"}, "seed"), ({"passes": {"rdc": {"threshold": 1.5}}}, "passes.rdc.threshold"), ({"sedd": 1}, "sedd")],
     ids=["wrong-type", "threshold-out-of-range", "unknown-key"],
 )
-def test_api_config_errors_match_the_command_line(settings, key, workdir: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_api_config_errors_match_the_command_line(settings, key, workdir: Path, tmp_path: Path) -> None:
     with pytest.raises(PipelineError) as caught:
         DescriptorPipeline(PipelineConfig(output_dir=tmp_path / "run", **settings)).run()
     message = str(caught.value)

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from workflow_helpers import assert_ok, output_of, snakemake, workdir  # noqa: F401
+from workflow_helpers import assert_ok, output_of, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -222,7 +222,7 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS.values()), ids=list(BAD_INPUTS))
-def test_bad_input_fails_clearly(workdir, case):  # noqa: F811
+def test_bad_input_fails_clearly(workdir, case):
     inputs, keywords = case(workdir)
     proc = run(workdir, inputs)
     assert_fails_clearly(workdir, proc, *keywords)
@@ -244,7 +244,7 @@ BAD_CONFIGS = {
 
 
 @pytest.mark.parametrize(("config", "keywords"), list(BAD_CONFIGS.values()), ids=list(BAD_CONFIGS))
-def test_bad_config_fails_clearly(workdir, config, keywords):  # noqa: F811
+def test_bad_config_fails_clearly(workdir, config, keywords):
     inputs = write(workdir, "good.parquet", good_table())
     proc = run(workdir, inputs, **config)
     assert_fails_clearly(workdir, proc, *keywords)
@@ -253,7 +253,7 @@ def test_bad_config_fails_clearly(workdir, config, keywords):  # noqa: F811
 # ---- inputs that must be handled ----------------------------------------------------------------
 
 
-def test_all_null_column_is_dropped_as_all_missing(workdir):  # noqa: F811
+def test_all_null_column_is_dropped_as_all_missing(workdir):
     table = good_table(60).append_column("empty", pa.nulls(60, type=pa.float64()))
     proc = run(workdir, write(workdir, "t.parquet", table))
     report = assert_handled(workdir, proc, table.column_names)
@@ -263,7 +263,7 @@ def test_all_null_column_is_dropped_as_all_missing(workdir):  # noqa: F811
     assert {"a", "b", "c"} <= members(report)
 
 
-def test_single_descriptor_survives_alone(workdir):  # noqa: F811
+def test_single_descriptor_survives_alone(workdir):
     table = good_table(50).select(["row_id", "smiles", "a"])
     proc = run(workdir, write(workdir, "one.parquet", table))
     report = assert_handled(workdir, proc, table.column_names)
@@ -273,7 +273,7 @@ def test_single_descriptor_survives_alone(workdir):  # noqa: F811
     assert set(report["dropped"]) == {"row_id", "smiles"}
 
 
-def test_one_row(workdir):  # noqa: F811
+def test_one_row(workdir):
     """One row supports no statistic of spread and no dependence estimate: every descriptor is constant
     there. Either a clear error naming the file and the row count, or a handled run in which every
     descriptor is dropped as constant with its one value as the figure and nothing survives."""
@@ -297,7 +297,7 @@ def reference_moments(x: np.ndarray) -> tuple[float, float]:
         return float(np.mean(v)) * 2.0**520, float(np.std(v, ddof=1)) * 2.0**520
 
 
-def test_inf_nan_and_values_near_float_max(workdir):  # noqa: F811
+def test_inf_nan_and_values_near_float_max(workdir):
     n = 60
     rng = np.random.default_rng(11)
     gappy = rng.normal(5.0, 2.0, n)
@@ -349,7 +349,7 @@ def test_inf_nan_and_values_near_float_max(workdir):  # noqa: F811
     assert warned == []
 
 
-def test_integer_boolean_and_decimal_columns_are_numeric(workdir):  # noqa: F811
+def test_integer_boolean_and_decimal_columns_are_numeric(workdir):
     n = 120
     rng = np.random.default_rng(5)
     i32 = rng.integers(-1000, 1000, n).astype(np.int32)
@@ -384,7 +384,7 @@ def test_integer_boolean_and_decimal_columns_are_numeric(workdir):  # noqa: F811
     assert reason(report, "smiles") == "non_numeric"
 
 
-def test_long_and_non_ascii_names_come_through_unchanged(workdir):  # noqa: F811
+def test_long_and_non_ascii_names_come_through_unchanged(workdir):
     long_name = "descriptor_" + "x" * 289
     names = [
         "Ε_ΣΑ",  # Greek capitals

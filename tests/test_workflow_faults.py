@@ -4,8 +4,7 @@ core counts, another column order and another file split.
 
 from __future__ import annotations
 
-import os
-import shutil
+import json
 import signal
 import subprocess
 import time
@@ -15,31 +14,16 @@ import numpy as np
 import psutil
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from descriptor_pipeline.demo import make_table
-from workflow_helpers import BIN, REPO, SNAKEMAKE, assert_ok, output_of, snakemake
+from workflow_helpers import DETERMINISTIC, SNAKEMAKE, assert_ok, copy_workflow, output_of, snakemake, snakemake_env
 
 pytestmark = pytest.mark.slow
 
-DETERMINISTIC = [
-    "results/final_descriptors.txt",
-    "results/surviving_descriptors_clusters.json",
-    "results/spearman/clusters.parquet",
-    "results/hsic/clusters.parquet",
-    "results/rdc/clusters.parquet",
-]
 UPSTREAM = ["results/ingest/sample.parquet", "results/ingest/survivors.txt", "results/spearman/summary.json"]
 # Enough block pairs in the hsic pass (4 columns per block) that it is still running when killed.
 SLOW_HSIC = {"input": "data/*.parquet", "passes": {"hsic": {"n_features": 256}}, "block_memory_mb": 16}
-
-
-def new_workdir(root: Path, name: str) -> Path:
-    wd = root / name
-    wd.mkdir()
-    shutil.copy2(REPO / "Snakefile", wd / "Snakefile")
-    for d in ("config", "workflow", "profiles"):
-        shutil.copytree(REPO / d, wd / d, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    return wd
 
 
 def write_demo_files(wd: Path, n_files: int = 4, column_seed: int | None = None) -> None:
@@ -59,22 +43,19 @@ def same_bytes(a: Path, b: Path, files: list[str]) -> None:
 
 
 def start(wd: Path, config_file: str) -> subprocess.Popen:
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     return subprocess.Popen(
-        [str(SNAKEMAKE), "--cores", "2", "--configfile", config_file], cwd=wd, env=env,
+        [str(SNAKEMAKE), "--cores", "2", "--configfile", config_file], cwd=wd, env=snakemake_env(),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
 
 
 def write_config(wd: Path, config: dict) -> str:
-    import yaml
-
     (wd / "test-config.yaml").write_text(yaml.safe_dump(config))
     return "test-config.yaml"
 
 
 def test_killed_pass_resumes_to_identical_outputs_while_another_run_goes_on(tmp_path: Path) -> None:
-    killed, steady = new_workdir(tmp_path, "killed"), new_workdir(tmp_path, "steady")
+    killed, steady = copy_workflow(tmp_path / "killed"), copy_workflow(tmp_path / "steady")
     for wd in (killed, steady):
         write_demo_files(wd)
     # Both runs at the same time, in different working directories.
@@ -112,21 +93,17 @@ def test_killed_pass_resumes_to_identical_outputs_while_another_run_goes_on(tmp_
 
 
 def test_cores_column_order_and_file_split_do_not_change_the_result(tmp_path: Path) -> None:
-    base = new_workdir(tmp_path, "base")
+    base = copy_workflow(tmp_path / "base")
     write_demo_files(base)
     config = {"input": "data/*.parquet"}
     assert_ok(snakemake(base, config))
 
-    one_core = new_workdir(tmp_path, "one_core")
+    one_core = copy_workflow(tmp_path / "one_core")
     write_demo_files(one_core)
-    (one_core / "test-config.yaml").write_text(f"input: data/*.parquet\n")
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    proc = subprocess.run([str(SNAKEMAKE), "--cores", "1", "--configfile", "test-config.yaml"], cwd=one_core,
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert_ok(proc)
+    assert_ok(snakemake(one_core, config, "--cores", "1"))
     same_bytes(base, one_core, DETERMINISTIC)
 
-    reshaped = new_workdir(tmp_path, "reshaped")
+    reshaped = copy_workflow(tmp_path / "reshaped")
     write_demo_files(reshaped, n_files=7, column_seed=11)
     assert_ok(snakemake(reshaped, config))
     # Per-pass clusters are computed and written in name order: identical bytes.
@@ -135,8 +112,6 @@ def test_cores_column_order_and_file_split_do_not_change_the_result(tmp_path: Pa
     final_base = (base / DETERMINISTIC[0]).read_text().splitlines()
     final_reshaped = (reshaped / DETERMINISTIC[0]).read_text().splitlines()
     assert sorted(final_base) == sorted(final_reshaped) and final_base != final_reshaped
-    import json
-
     a = json.loads((base / DETERMINISTIC[1]).read_text())
     b = json.loads((reshaped / DETERMINISTIC[1]).read_text())
     assert a["descriptors"] == b["descriptors"] and a["dropped"] == b["dropped"]

@@ -12,18 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from descriptor_pipeline.demo import make_table
-from workflow_helpers import REPO, assert_ok, output_of, snakemake, workdir  # noqa: F401
+from workflow_helpers import DETERMINISTIC, REPO, assert_ok, copy_workflow, output_of, snakemake
 
 pytestmark = pytest.mark.slow
-
-DETERMINISTIC = [
-    "results/final_descriptors.txt",
-    "results/surviving_descriptors_clusters.json",
-    "results/spearman/clusters.parquet",
-    "results/hsic/clusters.parquet",
-    "results/rdc/clusters.parquet",
-]
-
 
 def cluster_schema() -> dict:
     return json.loads(resources.files("descriptor_pipeline").joinpath("schemas/clusters.schema.json").read_text())
@@ -32,11 +23,7 @@ def cluster_schema() -> dict:
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory) -> Path:
     """One full demo run shared by the tests of this module (read-only for them)."""
-    wd = tmp_path_factory.mktemp("demo") / "repo"
-    wd.mkdir()
-    shutil.copy2(REPO / "Snakefile", wd / "Snakefile")
-    for d in ("config", "workflow", "profiles"):
-        shutil.copytree(REPO / d, wd / d, ignore=shutil.ignore_patterns("__pycache__"))
+    wd = copy_workflow(tmp_path_factory.mktemp("demo") / "repo")
     assert_ok(snakemake(wd, None))
     return wd
 
@@ -116,14 +103,14 @@ def test_backtrack_target_reruns_only_backtrack(demo_run: Path, tmp_path: Path) 
     ).read_bytes()
 
 
-def test_two_runs_are_byte_identical(demo_run: Path, workdir: Path) -> None:  # noqa: F811
+def test_two_runs_are_byte_identical(demo_run: Path, workdir: Path) -> None:
     shutil.copytree(demo_run / "results/demo", workdir / "results/demo")
     assert_ok(snakemake(workdir, None, "--cores", "1"))
     for path in DETERMINISTIC:
         assert (workdir / path).read_bytes() == (demo_run / path).read_bytes(), path
 
 
-def test_disabled_pass_is_skipped(workdir: Path) -> None:  # noqa: F811
+def test_disabled_pass_is_skipped(workdir: Path) -> None:
     config = {"passes": {"hsic": {"enabled": False}}}
     proc = snakemake(workdir, config)
     assert_ok(proc)
@@ -134,7 +121,7 @@ def test_disabled_pass_is_skipped(workdir: Path) -> None:  # noqa: F811
     assert report["metadata"]["passes_run"] == ["ingest", "spearman", "rdc"]
 
 
-def test_real_descriptor_table(workdir: Path) -> None:  # noqa: F811
+def test_real_descriptor_table(workdir: Path) -> None:
     """RDKit 2D descriptors of 1,000 approved drugs (tests/data/README.md): the report validates, conserves
     every column, and groups what chemistry says is the same or nearly the same quantity."""
     source = REPO / "tests/data/rdkit_descriptors.parquet"
@@ -174,7 +161,7 @@ def test_alternatives_tsv_matches_the_report(demo_run: Path) -> None:
         assert float(low) == min(step["similarity"] for step in steps)
 
 
-def test_sharded_passes_equal_one_job(demo_run: Path, workdir: Path) -> None:  # noqa: F811
+def test_sharded_passes_equal_one_job(demo_run: Path, workdir: Path) -> None:
     """passes.P.shards > 1: the block pairs run as separate jobs and rule P gathers them; same bytes."""
     shutil.copytree(demo_run / "results/demo", workdir / "results/demo")
     config = {"passes": {"spearman": {"shards": 3}, "hsic": {"shards": 2}, "rdc": {"shards": 4}}, "block_memory_mb": 16}

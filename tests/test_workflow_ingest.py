@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from descriptor_pipeline.demo import make_table
-from workflow_helpers import REPO, assert_ok, output_of, workdir  # noqa: F401
+from workflow_helpers import assert_ok, output_of
 from workflow_helpers import snakemake as run_snakemake
 
 pytestmark = pytest.mark.slow

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from workflow_helpers import BIN, REPO, SNAKEMAKE, assert_ok, snakemake
+from workflow_helpers import SNAKEMAKE, assert_ok, copy_workflow, snakemake, snakemake_env
 
 pytestmark = pytest.mark.slow
 
@@ -71,12 +71,9 @@ def slurm_cluster() -> None:
     pytest.skip(f"{reason}; in CI .ci/run starts a cluster")
 
 
-def copy_workflow(wd: Path) -> Path:
-    """The workflow in ``wd``, as workflow_helpers' workdir fixture copies it, with the tiny input."""
-    wd.mkdir(parents=True)
-    shutil.copy2(REPO / "Snakefile", wd / "Snakefile")
-    for d in ("config", "workflow", "profiles"):
-        shutil.copytree(REPO / d, wd / d, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+def workflow_with_input(wd: Path) -> Path:
+    """A copy of the workflow in ``wd`` with the tiny input."""
+    copy_workflow(wd)
     write_input(wd / "data")
     return wd
 
@@ -178,16 +175,15 @@ def without_run_metadata(path: Path) -> dict:
 
 
 def test_workflow_on_slurm_matches_local_run(slurm_cluster: None, tmp_path: Path) -> None:
-    local = copy_workflow(tmp_path / "local")
-    cluster = copy_workflow(tmp_path / "cluster")
+    local = workflow_with_input(tmp_path / "local")
+    cluster = workflow_with_input(tmp_path / "cluster")
     (local / "test-config.yaml").write_text(yaml.safe_dump(CONFIG))
     (cluster / "test-config.yaml").write_text(yaml.safe_dump(CONFIG))
     profile = write_test_profile(cluster)
 
     # The jobs run in the environment of the submitting shell (sbatch --export=ALL): this venv first.
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     cmd = [str(SNAKEMAKE), "--workflow-profile", profile, "--configfile", "test-config.yaml"]
-    on_slurm = subprocess.Popen(cmd, cwd=cluster, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    on_slurm = subprocess.Popen(cmd, cwd=cluster, env=snakemake_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         local_run = snakemake(local, None, "--configfile", "test-config.yaml")  # meanwhile, the local run
         output, _ = on_slurm.communicate(timeout=300)

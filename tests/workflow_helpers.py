@@ -16,14 +16,33 @@ BIN = Path(sys.executable).parent
 SNAKEMAKE = BIN / "snakemake"
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    wd = tmp_path / "repo"
-    wd.mkdir()
+# Outputs that must be byte-identical between runs of the same input and seed.
+DETERMINISTIC = [
+    "results/final_descriptors.txt",
+    "results/surviving_descriptors_clusters.json",
+    "results/spearman/clusters.parquet",
+    "results/hsic/clusters.parquet",
+    "results/rdc/clusters.parquet",
+]
+
+
+def copy_workflow(wd: Path) -> Path:
+    """A copy of the workflow (Snakefile, config, workflow, profiles) in the new directory ``wd``."""
+    wd.mkdir(parents=True)
     shutil.copy2(REPO / "Snakefile", wd / "Snakefile")
     for d in ("config", "workflow", "profiles"):
         shutil.copytree(REPO / d, wd / d, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return wd
+
+
+def snakemake_env() -> dict[str, str]:
+    """The environment for snakemake and its jobs: this venv's executables first on PATH."""
+    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return copy_workflow(tmp_path / "repo")
 
 
 def snakemake(wd: Path, config: dict | None = None, *extra: str, target: str = "all") -> subprocess.CompletedProcess:
@@ -32,8 +51,7 @@ def snakemake(wd: Path, config: dict | None = None, *extra: str, target: str = "
     if config is not None:
         (wd / "test-config.yaml").write_text(yaml.safe_dump(config))
         cmd += ["--configfile", "test-config.yaml"]
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    return subprocess.run(cmd, cwd=wd, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(cmd, cwd=wd, env=snakemake_env(), capture_output=True, text=True, timeout=300)
 
 
 def output_of(proc: subprocess.CompletedProcess) -> str:
