@@ -36,12 +36,13 @@ _CHECKOUT = Path(__file__).resolve().parents[2]
 def find_workflow_dir(workflow_dir: str | os.PathLike[str] | None = None) -> Path:
     """The directory holding the Snakefile: ``workflow_dir``, else ``$DESCRIPTOR_PIPELINE_WORKFLOW``, else
     the checkout this package was installed from (``pip install -e .``)."""
-    candidates = [workflow_dir, os.environ.get("DESCRIPTOR_PIPELINE_WORKFLOW"), _CHECKOUT]
-    for candidate in candidates:
-        if candidate is not None and (Path(candidate) / "Snakefile").is_file():
-            return Path(candidate).resolve()
-        if candidate is not None and candidate is not _CHECKOUT:
-            raise PipelineError(f"workflow_dir {candidate}: no Snakefile there; point it at a descriptor-pipeline checkout")
+    chosen = workflow_dir or os.environ.get("DESCRIPTOR_PIPELINE_WORKFLOW")
+    if chosen:
+        if not (Path(chosen) / "Snakefile").is_file():
+            raise PipelineError(f"workflow_dir {chosen}: no Snakefile there; point it at a descriptor-pipeline checkout")
+        return Path(chosen).resolve()
+    if (_CHECKOUT / "Snakefile").is_file():
+        return _CHECKOUT
     raise PipelineError(
         "the workflow (Snakefile, config/, workflow/) was not found next to the installed package; "
         "install from a checkout with `pip install -e .` or pass workflow_dir= (or set DESCRIPTOR_PIPELINE_WORKFLOW)"

@@ -11,8 +11,9 @@ import json
 import resource
 import sys
 import time
-from pathlib import Path
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -71,14 +72,27 @@ def _peak_rss_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
+@dataclass
+class PassEdges:
+    """The edges of a pass (or of one shard of it) and how they were obtained, for the summary."""
+
+    edges: EdgeResult
+    rows: int
+    backend: str
+    histogram_values: str
+    read_seconds: float
+
+
 def compute_edges(
     pass_name: str, config: dict, sample_path: str, names: Sequence[str], threads: int = 1, shard: tuple[int, int] = (0, 1)
-) -> tuple[EdgeResult, int]:
-    """The pass's edges among ``names`` (name order), or one shard of them; also the rows used."""
+) -> PassEdges:
+    """The pass's edges among ``names`` (name order), or one shard of them."""
+    t0 = time.perf_counter()
     settings = config["passes"][pass_name]
     threshold = float(settings["threshold"])
     backend = resolve_backend(config.get("backend", "auto"))
     X = read_sample(sample_path, names, int(settings.get("max_rows", 0)))
+    read_seconds = time.perf_counter() - t0
     LOG.info("%s: %d descriptors x %d rows, threshold %.4g, backend %s, dtype %s%s",
              pass_name, len(names), X.shape[1], threshold, backend, config.get("dtype", "float32"),
              f", shard {shard[0] + 1} of {shard[1]}" if shard[1] > 1 else "")
@@ -88,13 +102,14 @@ def compute_edges(
         progress.total = total
         progress.update(1)
 
+    measure = make_measure(pass_name, config)
     edges = all_pairs(
-        X, make_measure(pass_name, config), threshold, get_namespace(backend), config.get("dtype", "float32"),
+        X, measure, threshold, get_namespace(backend), config.get("dtype", "float32"),
         int(config.get("block_memory_mb", 256)), on_block, threads, shard,
     )
     progress.finish()
     LOG.info("%s: %d pairs at or above %.4g (%d blocks of %d columns)", pass_name, len(edges.i), threshold, edges.n_blocks, edges.block_columns)
-    return edges, int(X.shape[1])
+    return PassEdges(edges, int(X.shape[1]), backend, measure.histogram_values, read_seconds)
 
 
 def run_shard(
@@ -102,15 +117,18 @@ def run_shard(
 ) -> None:
     """One shard of a pass's block pairs: its edges (i, j, similarity) and histogram, for run_pass to gather."""
     names = sorted(io.read_lines(survivors_in))
-    edges, rows = compute_edges(pass_name, config, sample_path, names, threads, (shard, shards))
+    result = compute_edges(pass_name, config, sample_path, names, threads, (shard, shards))
+    edges = result.edges
     meta = {"hist_counts": edges.hist_counts, "n_blocks": edges.n_blocks, "block_columns": edges.block_columns,
-            "seconds": edges.seconds, "rows": rows, "shard": [shard, shards], "descriptors": len(names)}
+            "seconds": edges.seconds, "rows": result.rows, "backend": result.backend,
+            "histogram_values": result.histogram_values, "read_seconds": result.read_seconds,
+            "shard": [shard, shards], "descriptors": len(names)}
     table = pa.table({"i": edges.i, "j": edges.j, "similarity": edges.similarity})
     io.write_parquet(out, table.replace_schema_metadata({"descriptor_pipeline": json.dumps(meta)}))
 
 
-def gather_shards(paths: Sequence[str], n_names: int) -> tuple[EdgeResult, int]:
-    """Merge the shards written by run_shard into one EdgeResult (histograms summed)."""
+def gather_shards(paths: Sequence[str], n_names: int) -> PassEdges:
+    """Merge the shards written by run_shard (histograms, blocks and times summed)."""
     parts, metas = [], []
     for path in paths:
         table = pq.read_table(path)
@@ -130,7 +148,8 @@ def gather_shards(paths: Sequence[str], n_names: int) -> tuple[EdgeResult, int]:
         n_blocks=sum(m["n_blocks"] for m in metas), block_columns=metas[0]["block_columns"],
         seconds=sum(m["seconds"] for m in metas),
     )
-    return edges, metas[0]["rows"]
+    first = metas[0]
+    return PassEdges(edges, first["rows"], first["backend"], first["histogram_values"], sum(m["read_seconds"] for m in metas))
 
 
 def run_pass(
@@ -149,19 +168,15 @@ def run_pass(
     """Run one dependence pass end to end and write its four outputs; return the summary.
 
     ``threads`` workers share the block products; the outputs do not depend on their number. With
-    ``edge_shards`` (files of run_shard) the edges are gathered from them instead of computed here.
+    ``edge_shards`` (files of run_shard) the edges are gathered from them instead of computed here, so
+    this job needs no GPU even when the shards ran on one.
     """
     t0 = time.perf_counter()
-    settings = config["passes"][pass_name]
-    threshold = float(settings["threshold"])
-    backend = resolve_backend(config.get("backend", "auto"))
+    threshold = float(config["passes"][pass_name]["threshold"])
     names_in = io.read_lines(survivors_in)
     names = sorted(names_in)  # compute in name order: column order cannot matter
-    t_read = time.perf_counter()
-    if edge_shards:
-        edges, n_rows = gather_shards(edge_shards, len(names))
-    else:
-        edges, n_rows = compute_edges(pass_name, config, sample_path, names, threads)
+    found = gather_shards(edge_shards, len(names)) if edge_shards else compute_edges(pass_name, config, sample_path, names, threads)
+    edges = found.edges
     order = np.lexsort((edges.j, edges.i))  # (i, j) order: the same however the blocks were computed
     edges.i, edges.j, edges.similarity = edges.i[order], edges.j[order], edges.similarity[order]
     t_pairs = time.perf_counter()
@@ -199,7 +214,7 @@ def run_pass(
         "descriptors_in": len(names),
         "descriptors_out": len(survivors),
         "removed": len(names) - len(survivors),
-        "rows": n_rows,
+        "rows": found.rows,
         "edges": int(len(edges.i)),
         "clusters": int(len(sizes)),
         "cluster_size_max": int(sizes.max()) if len(sizes) else 0,
@@ -207,16 +222,16 @@ def run_pass(
         "similarity_histogram": {
             "bin_lower_edges": list(edges.hist_edges),
             "pair_counts": edges.hist_counts,
-            "values": make_measure(pass_name, config).histogram_values,
+            "values": found.histogram_values,
         },
-        "backend": backend,
+        "backend": found.backend,
         "dtype": config.get("dtype", "float32"),
         "block_columns": edges.block_columns,
         "blocks": edges.n_blocks,
-        "settings": dict(settings),
+        "settings": dict(config["passes"][pass_name]),
         "seconds": {
-            "read": round(t_read - t0, 3),
-            "pairs": round(t_pairs - t_read, 3),
+            "read": round(found.read_seconds, 3),
+            "pairs": round(edges.seconds, 3),  # with shards: summed over their jobs
             "cluster": round(t_cluster - t_pairs, 3),
         },
         "peak_rss_mb": round(_peak_rss_mb(), 1),

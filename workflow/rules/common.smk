@@ -26,11 +26,6 @@ except PipelineError as exc:
     raise WorkflowError(str(exc)) from None
 
 
-def input_files(wildcards=None):
-    """The Parquet files of config 'input', or the demo files when 'input' is empty."""
-    return INPUT_FILES
-
-
 def survivors_before(pass_name):
     """Survivor list of the stage that feeds ``pass_name`` (the previous enabled pass, or ingest)."""
     earlier = [p for p in ENABLED_PASSES if PASSES.index(p) < PASSES.index(pass_name)]

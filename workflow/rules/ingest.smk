@@ -1,6 +1,6 @@
 rule ingest:
     input:
-        input_files,
+        INPUT_FILES,
     output:
         stats="results/ingest/column_stats.parquet",
         survivors="results/ingest/survivors.txt",
