@@ -19,12 +19,17 @@ except PipelineError as exc:
 validate(config, "config/schema.yaml")
 
 
+# The landing page of `snakemake --report report.html`.
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/passes.smk"
 include: "workflow/rules/select.smk"
 include: "workflow/rules/backtrack.smk"
+include: "workflow/rules/report.smk"
 
 
 # A local run with backend cupy stops here when this machine has no usable GPU; a cluster run leaves

@@ -13,7 +13,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from descriptor_pipeline.ingest import IngestSettings, run_ingest
+from workflow_helpers import assert_ok, copy_workflow, snakemake
 from workflow_helpers import workdir  # noqa: F401  (the fixture: a copy of the workflow, for every module)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One full run of the workflow on the demo data, shared by the tests (read-only for them)."""
+    wd = copy_workflow(tmp_path_factory.mktemp("demo") / "repo")
+    assert_ok(snakemake(wd, None))
+    return wd
 
 
 def as_table(data: pa.Table | Mapping[str, object]) -> pa.Table:

@@ -62,8 +62,16 @@ def test_api_equals_command_line(planted_files, workdir: Path, tmp_path: Path, m
 
     # A second run with the same settings redoes nothing.
     log = tmp_path / "run/logs/snakemake.log"
-    DescriptorPipeline(PipelineConfig(parquet_glob="data/*.parquet", output_dir="run", **SETTINGS)).run()
+    pipeline = DescriptorPipeline(PipelineConfig(parquet_glob="data/*.parquet", output_dir="run", **SETTINGS))
+    pipeline.run()
     assert "Nothing to be done" in log.read_text()
+
+    # The report of the run, as `snakemake --report`, written into the run directory.
+    page = pipeline.report()
+    assert page == Path("run/report.html")
+    assert '"results/report/funnel.svg"' in page.read_text(encoding="utf-8")
+    with pytest.raises(PipelineError, match=r"report path 'run/report\.pdf': the name must end in \.html or \.zip"):
+        pipeline.report("run/report.pdf")
 
 
 @pytest.mark.parametrize(

@@ -105,7 +105,7 @@ def test_ingest_rule_on_tiny_parquet_files(workdir):
     assert set(sample["x"].to_numpy()) <= set(table["x"].to_numpy())
     log = (workdir / "logs/ingest.log").read_text()
     assert "ingest: 2 files, 30 rows" in log
-    assert (workdir / "benchmarks/ingest.tsv").exists()
+    assert (workdir / "logs/benchmarks/ingest.tsv").exists()
 
 
 # ---- configuration and input errors -------------------------------------------------------------

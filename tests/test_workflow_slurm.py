@@ -231,4 +231,4 @@ def test_workflow_on_slurm_matches_local_run(slurm_cluster: None, tmp_path: Path
     assert json.loads(report.read_text())["dropped"]["const"]["reason"] == "constant"
     for rule in ("ingest", *PASSES, "select", "backtrack"):
         assert (cluster / "logs" / f"{rule}.log").exists(), rule
-    assert (cluster / "benchmarks/spearman.tsv").exists()
+    assert (cluster / "logs/benchmarks/spearman.tsv").exists()

@@ -23,6 +23,11 @@ DETERMINISTIC = [
     "results/spearman/clusters.parquet",
     "results/hsic/clusters.parquet",
     "results/rdc/clusters.parquet",
+    "results/alternatives.tsv",
+    "results/report/funnel.svg",
+    "results/report/ingest_drops.svg",
+    "results/report/top_descriptors.svg",
+    *[f"results/report/{p}/{f}.svg" for p in ("spearman", "hsic", "rdc") for f in ("similarity", "cluster_sizes", "largest_clusters")],
 ]
 
 

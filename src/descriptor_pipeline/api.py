@@ -5,10 +5,10 @@
     result = DescriptorPipeline(PipelineConfig(parquet_glob="data/*.parquet", output_dir="out")).run()
     result.final_descriptors              # list of names, as in out/results/final_descriptors.txt
     result.clusters["descriptors"]["x"]   # as in out/results/surviving_descriptors_clusters.json
+    DescriptorPipeline(config).report()   # out/report.html, as `snakemake --report report.html`
 
 ``run()`` starts ``snakemake`` in a child process with ``--directory output_dir``: every stage is its own
-process, as on the command line, and the run directory holds the usual ``results/``, ``logs/`` and
-``benchmarks/`` plus ``run-config.yaml`` (the full configuration used). Rerunning with the same
+process, as on the command line, and the run directory holds the usual ``results/`` and ``logs/`` plus ``run-config.yaml`` (the full configuration used). Rerunning with the same
 settings redoes nothing; changed settings rerun what they affect (Snakemake's own rules).
 """
 
@@ -143,6 +143,19 @@ class DescriptorPipeline:
     def run(self, target: str = "all") -> PipelineResult:
         """Run (or resume) the workflow up to ``target``; raise :class:`PipelineError` with the stage's
         one-line message when it fails. The full Snakemake output is in ``output_dir/logs/snakemake.log``."""
+        self._snakemake(target)
+        return self.load_results()
+
+    def report(self, path: str | os.PathLike[str] | None = None) -> Path:
+        """Write Snakemake's report of the finished run: ``path`` (``.html``, or ``.zip`` for an archive),
+        by default ``output_dir/report.html``. Returns its path."""
+        out = Path(path) if path is not None else self.config.output_dir / "report.html"
+        if out.suffix not in (".html", ".zip"):
+            raise PipelineError(f"report path {str(out)!r}: the name must end in .html or .zip")
+        self._snakemake("all", "--report", str(out.resolve()))
+        return out
+
+    def _snakemake(self, target: str, *extra: str) -> None:
         workflow_dir = find_workflow_dir(self.config.workflow_dir)
         config = self.config.resolved(workflow_dir)
         if config["input"]:
@@ -150,7 +163,7 @@ class DescriptorPipeline:
         out = self.config.output_dir
         (out / "logs").mkdir(parents=True, exist_ok=True)
         write_text(out / "run-config.yaml", yaml.safe_dump(config, sort_keys=False))
-        cmd = self.command(workflow_dir, target)
+        cmd = self.command(workflow_dir, target) + list(extra)
         LOG.info("running %s", " ".join(cmd))
         bin_dir = str(Path(sys.executable).parent)
         env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
@@ -166,7 +179,6 @@ class DescriptorPipeline:
                     LOG.info("%s", line.strip())
         if proc.returncode != 0:
             raise PipelineError(_failure_message(lines, proc.returncode, out / "logs" / "snakemake.log"))
-        return self.load_results()
 
     def load_results(self) -> PipelineResult:
         """Read the outputs of a finished run in ``output_dir`` (no run)."""

@@ -9,10 +9,13 @@ rule backtrack:
         report(
             "results/surviving_descriptors_clusters.json",
             caption="../report/clusters.rst",
-            category="Result",
+            category="3. Results",
+            labels={"result": "cluster report (JSON)"},
         ),
     log:
         "logs/backtrack.log",
+    benchmark:
+        "logs/benchmarks/backtrack.tsv"
     localrule: True
     conda:
         "../envs/cpu.yaml"
@@ -33,10 +36,13 @@ rule alternatives:
         report(
             "results/alternatives.tsv",
             caption="../report/alternatives.rst",
-            category="Result",
+            category="3. Results",
+            labels={"result": "alternatives table (TSV)"},
         ),
     log:
         "logs/alternatives.log",
+    benchmark:
+        "logs/benchmarks/alternatives.tsv"
     localrule: True
     conda:
         "../envs/cpu.yaml"

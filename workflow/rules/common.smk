@@ -83,6 +83,7 @@ RUNTIME_MINUTES = {
     "select": 10,
     "backtrack": 30,
     "alternatives": 10,
+    "report_figures": 10,
 }
 
 
@@ -191,4 +192,87 @@ def final_outputs():
         "results/final_descriptors.txt",
         "results/surviving_descriptors_clusters.json",
         "results/alternatives.tsv",
+        *[str(path) for path in report_figure_outputs()],
+        "results/report/benchmarks.svg",
     ]
+
+
+# ---- report ---------------------------------------------------------------------------------------
+
+
+def _report_item(path, caption, category, label, subcategory=None):
+    return report(
+        path,
+        caption=f"../report/{caption}",
+        category=category,
+        subcategory=subcategory,
+        labels={"result": label},
+    )
+
+
+def report_figure_outputs():
+    """What rule report_figures draws, marked for `snakemake --report`."""
+    overview = "1. Overview"
+    items = [
+        _report_item(
+            "results/report/funnel.svg",
+            "funnel.rst",
+            overview,
+            "descriptors through the stages",
+        ),
+        _report_item(
+            "results/report/ingest_drops.svg",
+            "ingest_drops.rst",
+            overview,
+            "columns removed at ingest",
+        ),
+        _report_item(
+            "results/report/settings.html",
+            "settings.rst",
+            overview,
+            "run settings and versions",
+        ),
+        _report_item(
+            "results/report/top_descriptors.svg",
+            "top_descriptors.rst",
+            "3. Results",
+            "top survivors by alternatives",
+        ),
+    ]
+    for p in ENABLED_PASSES:
+        items += [
+            _report_item(
+                f"results/report/{p}/similarity.svg",
+                "similarity.rst",
+                "2. Passes",
+                "similarity histogram",
+                p,
+            ),
+            _report_item(
+                f"results/report/{p}/cluster_sizes.svg",
+                "cluster_sizes.rst",
+                "2. Passes",
+                "cluster sizes",
+                p,
+            ),
+            _report_item(
+                f"results/report/{p}/largest_clusters.svg",
+                "largest_clusters.rst",
+                "2. Passes",
+                "largest clusters",
+                p,
+            ),
+        ]
+    return items
+
+
+def benchmark_files():
+    """Snakemake's benchmark file of every job of the run, in pipeline order (rule report_benchmarks)."""
+    jobs = [] if config["input"] else ["demo_data"]
+    jobs.append("ingest")
+    for p in ENABLED_PASSES:
+        if shard_count(p) > 1:
+            jobs += [f"{p}_shard-{k}" for k in range(shard_count(p))]
+        jobs.append(p)
+    jobs += ["select", "backtrack", "alternatives", "report_figures"]
+    return [f"logs/benchmarks/{job}.tsv" for job in jobs]

@@ -3,6 +3,8 @@ rule demo_data:
         DEMO_FILES,
     log:
         "logs/demo_data.log",
+    benchmark:
+        "logs/benchmarks/demo_data.tsv"
     localrule: True
     conda:
         "../envs/cpu.yaml"

@@ -9,7 +9,7 @@ rule ingest:
     log:
         "logs/ingest.log",
     benchmark:
-        "benchmarks/ingest.tsv"
+        "logs/benchmarks/ingest.tsv"
     conda:
         "../envs/cpu.yaml"
     threads: 2

@@ -9,7 +9,7 @@ rule spearman:
     log:
         "logs/spearman.log",
     benchmark:
-        "benchmarks/spearman.tsv"
+        "logs/benchmarks/spearman.tsv"
     conda:
         "../envs/gpu.yaml" if pass_gpus() else "../envs/cpu.yaml"
     threads: 2
@@ -35,7 +35,7 @@ use rule spearman as hsic with:
     log:
         "logs/hsic.log",
     benchmark:
-        "benchmarks/hsic.tsv"
+        "logs/benchmarks/hsic.tsv"
     resources:
         mem_mb=pass_mem_mb("hsic"),
         runtime=runtime("hsic"),
@@ -56,7 +56,7 @@ use rule spearman as rdc with:
     log:
         "logs/rdc.log",
     benchmark:
-        "benchmarks/rdc.tsv"
+        "logs/benchmarks/rdc.tsv"
     resources:
         mem_mb=pass_mem_mb("rdc"),
         runtime=runtime("rdc"),
@@ -77,7 +77,7 @@ rule spearman_shard:
     log:
         "logs/spearman_shard-{shard}.log",
     benchmark:
-        "benchmarks/spearman_shard-{shard}.tsv"
+        "logs/benchmarks/spearman_shard-{shard}.tsv"
     wildcard_constraints:
         shard=r"\d+",
     conda:
@@ -104,7 +104,7 @@ use rule spearman_shard as hsic_shard with:
     log:
         "logs/hsic_shard-{shard}.log",
     benchmark:
-        "benchmarks/hsic_shard-{shard}.tsv"
+        "logs/benchmarks/hsic_shard-{shard}.tsv"
     resources:
         mem_mb=pass_mem_mb("hsic"),
         runtime=runtime("hsic"),
@@ -124,7 +124,7 @@ use rule spearman_shard as rdc_shard with:
     log:
         "logs/rdc_shard-{shard}.log",
     benchmark:
-        "benchmarks/rdc_shard-{shard}.tsv"
+        "logs/benchmarks/rdc_shard-{shard}.tsv"
     resources:
         mem_mb=pass_mem_mb("rdc"),
         runtime=runtime("rdc"),

@@ -5,10 +5,13 @@ rule select:
         final=report(
             "results/final_descriptors.txt",
             caption="../report/final_descriptors.rst",
-            category="Result",
+            category="3. Results",
+            labels={"result": "final descriptor list"},
         ),
     log:
         "logs/select.log",
+    benchmark:
+        "logs/benchmarks/select.tsv"
     localrule: True
     conda:
         "../envs/cpu.yaml"

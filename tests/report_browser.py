@@ -1,0 +1,129 @@
+"""Open a Snakemake HTML report in headless Chromium as a person would, and look at it.
+
+The report is one page run by JavaScript (React): what it shows depends on where one clicks. A copy of
+the page gets two small scripts: one, first in <head>, records every script error and console.error;
+one, after load, takes the steps a click would (``app.showCategory(...)``, ``app.setView(...)``) and then
+writes into <body> attributes the errors seen and the size of every image shown. Chromium renders the
+copy, dumps the DOM and takes a screenshot.
+
+Also a command, for the README's screenshots:
+    python tests/report_browser.py report.html docs/img
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
+
+_RECORD_ERRORS = """<script>
+window.__errors = [];
+window.addEventListener("error", (e) => window.__errors.push("error: " + e.message));
+window.addEventListener("unhandledrejection", (e) => window.__errors.push("rejection: " + e.reason));
+(function () {
+  const original = console.error;
+  console.error = function (...args) { window.__errors.push("console.error: " + args.join(" ")); original.apply(console, args); };
+})();
+</script>"""
+
+_AFTER_LOAD = """<script>
+window.addEventListener("load", () => setTimeout(() => {
+  try { %s } catch (e) { window.__errors.push("navigation: " + e); }
+  setTimeout(() => {
+    const images = [...document.querySelectorAll("img")].map((i) => [i.complete, i.naturalWidth, i.naturalHeight]);
+    const frames = [...document.querySelectorAll("iframe")].map((f) => f.src.slice(0, 40));
+    document.body.setAttribute("data-errors", JSON.stringify(window.__errors));
+    document.body.setAttribute("data-images", JSON.stringify(images));
+    document.body.setAttribute("data-frames", JSON.stringify(frames));
+    document.body.setAttribute("data-done", "1");
+  }, 1000);
+}, 200));
+</script>"""
+
+
+def find_chromium() -> str | None:
+    for name in CHROMIUM_NAMES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@dataclass
+class View:
+    """What Chromium showed: the DOM after the steps, errors, images (complete, width, height), iframes."""
+
+    dom: str
+    errors: list[str]
+    images: list[list]
+    frames: list[str]
+    screenshot: Path | None
+
+
+def show_result(path: str) -> str:
+    """The steps of clicking result ``path`` (a key of the report's ``results``) in its category."""
+    p = json.dumps(path)
+    return (
+        f"const entry = results[{p}];"
+        "const [category, subcategory] = Object.entries(categories).flatMap(([c, subs]) =>"
+        f"  Object.entries(subs).filter(([s, paths]) => paths.includes({p})).map(([s]) => [c, s]))[0];"
+        "const kind = entry.mime_type.startsWith('image/') ? 'img' : 'html';"
+        "app.setView({navbarMode: 'subcategory', category: category, subcategory: subcategory,"
+        f"             content: kind, contentPath: entry.data_uri, resultPath: {p}}});"
+    )
+
+
+def _attribute(dom: str, name: str) -> str:
+    match = re.search(rf'<body[^>]*\s{name}="([^"]*)"', dom)
+    if match is None:
+        raise AssertionError(f"the page did not finish its checks ({name} missing): {dom[:500]}")
+    return match.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+
+
+def open_report(report: Path, steps: str = "", screenshot: Path | None = None, size: str = "1400,1000",
+                chromium: str | None = None, timeout: float = 120) -> View:
+    """Render ``report`` after ``steps`` (JavaScript); optionally save a PNG screenshot."""
+    chromium = chromium or find_chromium()
+    if chromium is None:
+        raise RuntimeError("no Chromium found (apt-get install chromium)")
+    text = report.read_text(encoding="utf-8")
+    head = text.index("<head>") + len("<head>")
+    body_end = text.rindex("</body>")
+    page = text[:head] + _RECORD_ERRORS + text[head:body_end] + _AFTER_LOAD % steps + text[body_end:]
+    with tempfile.TemporaryDirectory(prefix="report-view-") as tmp:
+        copy = Path(tmp) / "report.html"
+        copy.write_text(page, encoding="utf-8")
+        base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                f"--window-size={size}", "--virtual-time-budget=15000", f"--user-data-dir={tmp}/profile"]
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            base.append(f"--screenshot={screenshot}")
+        dom = subprocess.run([*base, "--dump-dom", copy.as_uri()], capture_output=True, text=True,
+                             timeout=timeout, check=True).stdout
+    return View(dom, json.loads(_attribute(dom, "data-errors")), json.loads(_attribute(dom, "data-images")),
+                json.loads(_attribute(dom, "data-frames")), screenshot)
+
+
+def main(argv: list[str]) -> int:
+    """Screenshots of the landing page and of a few figures of ``argv[0]`` into the folder ``argv[1]``."""
+    report, out = Path(argv[0]), Path(argv[1])
+    shots = {
+        "report-overview.png": show_result("results/report/funnel.svg"),
+        "report-similarity.png": show_result("results/report/spearman/similarity.svg"),
+        "report-clusters.png": show_result("results/report/rdc/largest_clusters.svg"),
+    }
+    for name, steps in shots.items():
+        view = open_report(report, steps, screenshot=out / name, size="1400,900")
+        print(f"{out / name}: errors {view.errors}, images {view.images}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

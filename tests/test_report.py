@@ -1,0 +1,243 @@
+"""The report: figures drawn from the checkpoints, `snakemake --report`, and the page as Chromium shows it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+
+from descriptor_pipeline import report as rp
+from descriptor_pipeline.errors import PipelineError
+from report_browser import find_chromium, open_report, show_result
+from workflow_helpers import SNAKEMAKE, assert_ok, snakemake_env
+
+PASSES = ("spearman", "hsic", "rdc")
+FIGURES = [
+    "results/report/funnel.svg",
+    "results/report/ingest_drops.svg",
+    "results/report/top_descriptors.svg",
+    "results/report/benchmarks.svg",
+    *[f"results/report/{p}/{f}.svg" for p in PASSES for f in ("similarity", "cluster_sizes", "largest_clusters")],
+]
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svg_texts(data: bytes) -> list[str]:
+    """Every piece of text of an SVG (it must parse as XML)."""
+    root = ET.fromstring(data)
+    return ["".join(t.itertext()).strip() for t in root.iter(f"{SVG}text")]
+
+
+def ingest_summary(**removed: int) -> dict:
+    return {"columns": 12, "descriptors": 10, "kept": 10 - sum(removed.values()), "removed": removed,
+            "excluded": ["row_id"], "non_numeric": ["smiles"], "input_files": ["a.parquet"], "rows": 100,
+            "sample_rows": 100}
+
+
+# ---- the figures' data, against values computed here ----------------------------------------------
+
+def test_stage_counts_and_drop_reasons() -> None:
+    summary = ingest_summary(constant=2, exact_duplicate=1, missing_ratio=0)
+    passes = {"spearman": {"descriptors_out": 5}, "rdc": {"descriptors_out": 4}}
+    assert rp.stage_counts(summary, passes) == [
+        ("input columns", 12), ("numeric descriptors", 10), ("after ingest", 7), ("after spearman", 5), ("after rdc", 4),
+    ]
+    reasons = dict(rp.drop_reasons(summary))
+    assert reasons == {rp.DROP_REASONS["excluded"]: 1, rp.DROP_REASONS["non_numeric"]: 1,
+                       rp.DROP_REASONS["constant"]: 2, rp.DROP_REASONS["exact_duplicate"]: 1}  # zero left out
+    # every input column is either kept or has exactly one reason
+    assert sum(reasons.values()) + summary["kept"] == summary["columns"]
+
+
+def test_top_descriptors_orders_by_count_then_name() -> None:
+    entry = lambda history: {"total_alternatives": sum(map(len, history.values())), "removal_history": history}  # noqa: E731
+    report = {"descriptors": {
+        "b": entry({"spearman": ["x", "y"]}),
+        "a": entry({"ingest": ["z"], "rdc": ["w"]}),
+        "c": entry({"hsic": ["v", "u", "t"]}),
+        "lonely": entry({}),
+    }}
+    rows = rp.top_descriptors(report, n=3)
+    assert [name for name, _ in rows] == ["c", "a", "b"]  # 3, then the tie 2-2 by name
+    assert rows[1][1] == {"ingest": 1, "rdc": 1}
+    assert rp.top_descriptors(report, n=10)[-1][0] == "b"  # survivors without alternatives are left out
+
+
+def test_largest_clusters_keeps_the_representative_and_only_inner_edges() -> None:
+    rng = np.random.default_rng(0)
+    rows, edges = [], []
+    for cluster, size in enumerate([40, 3, 2, 1]):
+        names = [f"c{cluster}_{k:02d}" for k in range(size)]
+        sims = rng.uniform(0.9, 1.0, size)
+        for k, name in enumerate(names):
+            rows.append((name, cluster, names[0], 1.0 if k == 0 else float(sims[k]), k == 0))
+        edges += [(a, b, 0.95) for i, a in enumerate(names) for b in names[i + 1:]]
+    edges.append(("c0_01", "c1_01", 0.97))  # a pair across clusters is not drawn in either
+    clusters = pl.DataFrame(rows, schema=["descriptor", "cluster", "representative", "similarity", "is_representative"],
+                            orient="row")
+    edge_table = pl.DataFrame(edges, schema=["descriptor_a", "descriptor_b", "similarity"], orient="row")
+    drawn = rp.largest_clusters(clusters, edge_table, n=6, max_nodes=30)
+    assert [(rep, size) for rep, _, size in drawn] == [("c0_00", 40), ("c1_00", 3), ("c2_00", 2)]  # no singleton
+    big = drawn[0][1]
+    assert big.number_of_nodes() == 30 and "c0_00" in big
+    members = clusters.filter(pl.col("cluster") == 0).sort("similarity", descending=True)["descriptor"].to_list()
+    assert set(big.nodes) == set(members[:30])  # the representative (1.0) and the 29 most similar
+    assert big.number_of_edges() == 30 * 29 // 2
+    assert drawn[1][1].number_of_edges() == 3 and not drawn[1][1].has_edge("c1_01", "c0_01")
+
+
+def test_histogram_marks_the_threshold_and_the_bound(tmp_path: Path) -> None:
+    summary = {"settings": {"threshold": 0.9}, "edges": 4, "descriptors_in": 5, "clusters": 2,
+               "similarity_histogram": {"bin_lower_edges": [0.0, 0.5, 0.9], "pair_counts": [5, 1, 4], "values": "exact"}}
+    texts = _draw(rp.similarity_histogram_figure("rdc", summary), tmp_path)
+    assert "threshold 0.9" in texts and "rdc: 10 pairs, 4 at or above the threshold" in texts
+    summary["similarity_histogram"]["values"] = "exact at or above the threshold; below it an upper bound"
+    assert any("upper bound" in t for t in _draw(rp.similarity_histogram_figure("rdc", summary), tmp_path))
+
+
+def _draw(fig, folder: Path) -> list[str]:
+    rp.save_svg(fig, folder / "figure.svg")
+    return svg_texts((folder / "figure.svg").read_bytes())
+
+
+def test_svg_is_byte_identical_and_undated(tmp_path: Path) -> None:
+    counts = [("input columns", 3), ("after rdc", 1)]
+    rp.save_svg(rp.funnel_figure(counts), tmp_path / "a.svg")
+    rp.save_svg(rp.funnel_figure(counts), tmp_path / "b.svg")
+    data = (tmp_path / "a.svg").read_bytes()
+    assert data == (tmp_path / "b.svg").read_bytes()
+    assert b"<dc:date>" not in data
+
+
+def test_benchmarks_are_read_by_job(tmp_path: Path) -> None:
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    (tmp_path / "ingest.tsv").write_text(header + "2.5\t0:00:02\t300.5\t1\t1\t1\t0\t0\t50\t1.2\n")
+    (tmp_path / "rdc.tsv").write_text(header + "1.0\t0:00:01\t100\t1\t1\t1\t0\t0\t50\t1\n"
+                                      + "3.0\t0:00:03\t120\t1\t1\t1\t0\t0\t50\t1\n" + "5.0\t0:00:05\t110\t1\t1\t1\t0\t0\t50\t1\n")
+    (tmp_path / "select.tsv").write_text(header + "0.1\t0:00:00\t-\t-\t-\t-\t-\t-\t-\t-\n")  # too short to measure
+    bench = rp.read_benchmarks([tmp_path / "ingest.tsv", tmp_path / "rdc.tsv", tmp_path / "select.tsv"])
+    assert bench.rows() == [("ingest", 2.5, 300.5), ("rdc", 3.0, 110.0), ("select", 0.1, 0.0)]  # medians
+    (tmp_path / "bad.tsv").write_text("not a benchmark\n")
+    with pytest.raises(PipelineError, match=r"bad\.tsv: cannot read the benchmark file"):
+        rp.read_benchmarks([tmp_path / "bad.tsv"])
+
+
+# ---- the report of a whole run ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_report(demo_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`snakemake --report report.html` (and .zip) in a copy of the demo run; the copy's directory."""
+    wd = tmp_path_factory.mktemp("report") / "repo"
+    shutil.copytree(demo_run, wd, symlinks=True)
+    for name in ("report.html", "report.zip"):
+        proc = subprocess.run([str(SNAKEMAKE), "--report", name], cwd=wd, env=snakemake_env(),
+                              capture_output=True, text=True, timeout=300)
+        assert_ok(proc)
+    return wd
+
+
+def embedded(report_html: Path, name: str) -> dict:
+    match = re.search(rf"var {name} = (\{{.*?\}});\n", report_html.read_text(encoding="utf-8"), re.S)
+    assert match, name
+    return json.loads(match.group(1))
+
+
+def decode(data_uri: str) -> bytes:
+    return base64.b64decode(data_uri.split(";base64,", 1)[1])
+
+
+@pytest.mark.slow
+def test_run_draws_the_figures_from_its_results(demo_run: Path) -> None:
+    results = demo_run / "results"
+    for figure in FIGURES:
+        assert (demo_run / figure).stat().st_size > 1000, figure
+    # the funnel shows each stage's survivor count, read here from the stages' own files
+    funnel = svg_texts((results / "report/funnel.svg").read_bytes())
+    for stage in ("ingest", *PASSES):
+        count = len((results / stage / "survivors.txt").read_text().splitlines())
+        assert f"{count:,}" in funnel, stage
+    # each pass's histogram names its threshold; the largest-cluster drawings name real representatives
+    config = yaml.safe_load((demo_run / "config/config.yaml").read_text())
+    for p in PASSES:
+        assert f"threshold {config['passes'][p]['threshold']:g}" in svg_texts((results / f"report/{p}/similarity.svg").read_bytes())
+        reps = set(pl.read_parquet(results / p / "clusters.parquet").filter(pl.col("is_representative"))["descriptor"])
+        drawn = [t.split("\n")[0] for t in svg_texts((results / f"report/{p}/largest_clusters.svg").read_bytes())]
+        assert any(t in reps for t in drawn) or "no cluster has two or more descriptors" in drawn, p
+    # the benchmark table has one row per job of the run, with measured times
+    bench = pl.read_csv(results / "report/benchmarks.tsv", separator="\t")
+    assert set(bench["job"]) == {"demo_data", "ingest", *PASSES, "select", "backtrack", "alternatives", "report_figures"}
+    assert (bench["seconds"] > 0).all()
+    settings = (results / "report/settings.html").read_text()
+    for key in ("passes.rdc.threshold", "sample_rows", "numpy", "leidenalg", "duckdb"):
+        assert key in settings, key
+
+
+@pytest.mark.slow
+def test_snakemake_report_embeds_every_result(demo_report: Path) -> None:
+    results = embedded(demo_report / "report.html", "results")
+    categories = embedded(demo_report / "report.html", "categories")
+    assert set(categories) == {"1. Overview", "2. Passes", "3. Results"}
+    assert set(categories["2. Passes"]) == set(PASSES)
+    for figure in FIGURES:
+        entry = results[figure]
+        assert entry["mime_type"] == "image/svg+xml", figure
+        assert entry["caption"].strip(), figure
+        assert decode(entry["data_uri"]) == (demo_report / figure).read_bytes(), figure
+    for path in ("results/final_descriptors.txt", "results/surviving_descriptors_clusters.json",
+                 "results/alternatives.tsv", "results/report/settings.html"):
+        assert decode(results[path]["data_uri"]) == (demo_report / path).read_bytes(), path
+    with zipfile.ZipFile(demo_report / "report.zip") as archive:
+        assert "report/report.html" in archive.namelist()
+        zipped = {archive.read(n) for n in archive.namelist() if n.startswith("report/data/raw/")}
+    for figure in FIGURES:
+        assert (demo_report / figure).read_bytes() in zipped, figure
+
+
+def chromium_or_skip() -> str:
+    path = find_chromium()
+    if path is None:
+        if os.environ.get("DESCRIPTOR_PIPELINE_REQUIRE_CHROMIUM"):
+            pytest.fail("DESCRIPTOR_PIPELINE_REQUIRE_CHROMIUM is set but no Chromium is installed")
+        pytest.skip("no Chromium (apt-get install chromium); .ci/run installs it")
+    return path
+
+
+def not_blank(png: Path) -> float:
+    """Share of the screenshot's pixels that are not white or the navigation bar's grey."""
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(png)[..., :3].reshape(-1, 3)
+    colours, counts = np.unique((pixels * 255).round().astype(np.uint8), axis=0, return_counts=True)
+    common = counts.argsort()[::-1][:2]  # background and navbar
+    return 1.0 - counts[common].sum() / counts.sum()
+
+
+@pytest.mark.slow
+def test_report_opens_in_chromium_and_shows_every_figure(demo_report: Path, tmp_path: Path) -> None:
+    chromium = chromium_or_skip()
+    report = demo_report / "report.html"
+    landing = open_report(report, chromium=chromium, screenshot=tmp_path / "landing.png")
+    assert landing.errors == []
+    for category in ("1. Overview", "2. Passes", "3. Results"):
+        assert category in landing.dom, category
+    assert not_blank(tmp_path / "landing.png") > 0.002  # the rule graph is drawn
+    for figure in FIGURES:
+        view = open_report(report, show_result(figure), chromium=chromium,
+                           screenshot=tmp_path / (figure.replace("/", "_") + ".png"))
+        assert view.errors == [], (figure, view.errors)
+        shown = [img for img in view.images if img[1] > 100]  # the figure, not the 58 px logo
+        assert len(shown) == 1 and shown[0][0] and shown[0][2] > 100, (figure, view.images)
+        assert not_blank(view.screenshot) > 0.01, figure
+    settings = open_report(report, show_result("results/report/settings.html"), chromium=chromium)
+    assert settings.errors == [] and settings.frames and settings.frames[0].startswith("data:text/html"), settings.frames

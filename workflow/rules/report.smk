@@ -1,0 +1,52 @@
+# Figures for `snakemake --report report.html`, drawn from the checkpoint files of the run. They are part
+# of `rule all`, so the report can be made as soon as a run has finished.
+
+
+rule report_figures:
+    input:
+        ingest_summary="results/ingest/summary.json",
+        summaries=expand("results/{p}/summary.json", p=ENABLED_PASSES),
+        clusters=expand("results/{p}/clusters.parquet", p=ENABLED_PASSES),
+        edges=expand("results/{p}/edges.parquet", p=ENABLED_PASSES),
+        report="results/surviving_descriptors_clusters.json",
+    output:
+        *report_figure_outputs(),
+    log:
+        "logs/report_figures.log",
+    benchmark:
+        "logs/benchmarks/report_figures.tsv"
+    localrule: True
+    conda:
+        "../envs/cpu.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=runtime("report_figures"),
+    params:
+        passes=ENABLED_PASSES,
+        config=config,
+        out_dir="results/report",
+    script:
+        "../scripts/report_figures.py"
+
+
+rule report_benchmarks:
+    input:
+        benchmark_files(),
+    output:
+        svg=report(
+            "results/report/benchmarks.svg",
+            caption="../report/benchmarks.rst",
+            category="1. Overview",
+            labels={"result": "time and memory per job"},
+        ),
+        tsv="results/report/benchmarks.tsv",
+    log:
+        "logs/report_benchmarks.log",
+    localrule: True
+    conda:
+        "../envs/cpu.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=runtime("report_figures"),
+    script:
+        "../scripts/report_benchmarks.py"
