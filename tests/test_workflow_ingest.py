@@ -221,3 +221,18 @@ def test_embedded_demo_ingest_matches_planted_truth(workdir):
     sample = pq.read_table(workdir / "results/ingest/sample.parquet")
     assert sample.column_names == survivors
     assert sample.num_rows == table.num_rows  # the default sample_rows (20000) exceeds the 3000 demo rows
+
+
+def test_ingest_memory_request_follows_sample_and_row_groups(workdir: Path) -> None:
+    """The ingest job asks for 1,500 + 10 V(sample) + 3 G MB (V: sample values, G: largest row group)."""
+    (workdir / "data").mkdir()
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(200, 60_000))
+    table = pa.table({f"c{i}": data[i] for i in range(200)})
+    pq.write_table(table, workdir / "data/a.parquet", row_group_size=60_000)  # one row group: 92 MiB
+    pq.write_table(table.slice(0, 10_000), workdir / "data/b.parquet", row_group_size=5_000)
+    values = 200 * 20_000 * 8 / 2**20  # the sample: 20,000 rows of 200 float64 columns
+    group = pq.read_metadata(workdir / "data/a.parquet").row_group(0).total_byte_size / 2**20
+    expected = int(-(-(1500 + 10 * values + 3 * group) // 100) * 100)
+    dry = run_snakemake(workdir, {"input": "data/*.parquet", "sample_rows": 20_000}, "--dry-run", target=TARGET)
+    assert f"mem_mb={expected}" in output_of(dry), output_of(dry)[-3000:]

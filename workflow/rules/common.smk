@@ -131,13 +131,33 @@ def _scaled(megabytes):
     return lambda wildcards, attempt: megabytes * attempt
 
 
-def ingest_mem_mb():
-    """Memory of ingest in MB: 1,500 for the streamed chunks plus twice the row sample's values.
+@functools.cache
+def largest_row_group_mb():
+    """MiB of the largest Parquet row group (uncompressed) in the first 8 input files; 0 if unknown."""
+    try:
+        return max(
+            meta.row_group(i).total_byte_size / 2**20
+            for meta in (pq.read_metadata(path) for path in INPUT_FILES[:8])
+            for i in range(meta.num_row_groups)
+        )
+    except Exception:
+        return 0
 
-    4,000 when the input size is not known at parse time (the demo).
+
+def ingest_mem_mb():
+    """Memory of ingest in MB: 1,500 for the streamed chunks, 10 times the row sample's values (the
+    statistics on the sample hold several copies of it) and 3 times the largest row group (DuckDB
+    decodes whole row groups, one per thread).
+
+    An upper bound fitted to measured peaks (docs/benchmarks.md): 1.4 GiB for 50,000 rows x 967 columns
+    in 39 MiB row groups, 1.9 GiB for the same in 403 MiB row groups, 3.9 GiB for 200,000 x 1,911 in
+    400 MiB row groups, 3.7 GiB for 20 million x 200 in 1 GiB row groups. 4,000 when the input size is
+    not known at parse time (the demo).
     """
     values = input_values_mb(rows_used())
-    return _scaled(4000 if values is None else 1500 + 2 * values)
+    if values is None:
+        return _scaled(4000)
+    return _scaled(1500 + 10 * values + 3 * largest_row_group_mb())
 
 
 def pass_mem_mb(pass_name):
