@@ -5,8 +5,9 @@
 Writes ``--gib`` GiB of uncompressed float64 Parquet (``--columns`` columns, one file per GiB; reused
 when complete), then runs the ingest stage (``run_ingest``, 2 DuckDB threads) in a child process that
 records its RSS after every streamed chunk, and times DuckDB's plain scan of the same files (every
-column summed). Prints the RSS at the 10th and the last chunk, the growth between them, the peak, and
-the ratio of ingest time to the plain scan.
+column summed). Prints the RSS at the 10th chunk, the growth after it, the peak, and
+the ratio of ingest time to the plain scan. Growth: the highest RSS from the 10th chunk to the end of
+the scan over the RSS at the 10th chunk.
 """
 
 from __future__ import annotations
@@ -99,12 +100,14 @@ def main() -> None:
     r = json.loads((out / "result.json").read_text())
     samples = r["samples"]
     tenth, last = samples[min(9, len(samples) - 1)], samples[-1]
-    growth = (last[2] - tenth[2]) / tenth[2] * 100
+    highest = max(s[2] for s in samples[9:])
+    growth = (highest - tenth[2]) / tenth[2] * 100
     scan = duckdb_scan(files, args.columns)
     print(f"input: {size:.1f} GiB of Parquet, {len(files)} files, {r['rows']:,} rows x {args.columns} columns "
           f"(memory of this machine: {_mem_gib():.0f} GiB)")
     print(f"ingest: {r['seconds']:.0f} s, {len(samples)} chunks, peak RSS {r['peak_rss_mib']:,.0f} MiB; "
-          f"RSS at chunk 10 {tenth[2]:,.0f} MiB, at the last chunk {last[2]:,.0f} MiB: growth {growth:+.1f} % (target <= 5 %)")
+          f"RSS at chunk 10 {tenth[2]:,.0f} MiB, highest from there to the end of the scan {highest:,.0f} MiB: "
+          f"growth {growth:+.1f} % (target <= 5 %); at the last chunk {last[2]:,.0f} MiB")
     quarter = [s[2] for s in samples[len(samples) // 4 :: max(1, len(samples) // 8)]]
     print(f"RSS along the scan (MiB): {', '.join(f'{x:,.0f}' for x in quarter)}")
     print(f"DuckDB plain scan: {scan:.0f} s -> ingest / scan {r['seconds'] / scan:.2f} (target <= 2)")

@@ -69,6 +69,8 @@ def test_api_equals_command_line(planted_files, workdir: Path, tmp_path: Path, m
     # The report of the run, as `snakemake --report`, written into the run directory.
     page = pipeline.report()
     assert page == Path("run/report.html")
+    assert "Nothing to be done" in log.read_text()  # the run's log is kept; the report's has its own
+    assert (tmp_path / "run/logs/snakemake-report.log").exists()
     assert '"results/report/funnel.svg"' in page.read_text(encoding="utf-8")
     with pytest.raises(PipelineError, match=r"report path 'run/report\.pdf': the name must end in \.html or \.zip"):
         pipeline.report("run/report.pdf")

@@ -111,6 +111,29 @@ def _draw(fig, folder: Path) -> list[str]:
     return svg_texts((folder / "figure.svg").read_bytes())
 
 
+def test_odd_descriptor_names_are_drawn_as_text(tmp_path: Path) -> None:
+    """A "$" is not mathematics and a control character does not break the SVG."""
+    names = ["price$^$", "a$_x$", "tab\there"]
+    report = {"descriptors": {n: {"total_alternatives": 1, "removal_history": {"spearman": ["y"]}} for n in names}}
+    texts = _draw(rp.top_descriptors_figure(rp.top_descriptors(report), ["spearman"]), tmp_path)
+    assert {"price$^$", "a$_x$", "tab\\there"} <= set(texts)
+    clusters = pl.DataFrame({"descriptor": ["price$^$", "b\x07"], "cluster": [0, 0], "representative": ["price$^$"] * 2,
+                             "similarity": [1.0, 0.97], "is_representative": [True, False]})
+    edges = pl.DataFrame({"descriptor_a": ["b\x07"], "descriptor_b": ["price$^$"], "similarity": [0.97]})
+    texts = _draw(rp.largest_clusters_figure("rdc", rp.largest_clusters(clusters, edges), 0.9), tmp_path)
+    assert "price$^$" in texts and "b\\x07" in texts
+
+
+def test_histogram_hatches_a_bin_that_straddles_the_threshold(tmp_path: Path) -> None:
+    summary = {"settings": {"threshold": 0.92}, "edges": 3,
+               "similarity_histogram": {"bin_lower_edges": [0.0, 0.9, 0.95], "pair_counts": [5, 4, 2], "values": "exact"}}
+    fig = rp.similarity_histogram_figure("spearman", summary)
+    bars = fig.axes[0].patches
+    assert [bar.get_hatch() for bar in bars] == [None, "////", None]
+    assert bars[2].get_facecolor() != bars[0].get_facecolor()  # wholly above: the pass colour; below: grey
+    assert "hatched: a bin with pairs on both sides of the threshold" in _draw(fig, tmp_path)
+
+
 def test_svg_is_byte_identical_and_undated(tmp_path: Path) -> None:
     counts = [("input columns", 3), ("after rdc", 1)]
     rp.save_svg(rp.funnel_figure(counts), tmp_path / "a.svg")
@@ -162,11 +185,14 @@ def test_run_draws_the_figures_from_its_results(demo_run: Path) -> None:
     results = demo_run / "results"
     for figure in FIGURES:
         assert (demo_run / figure).stat().st_size > 1000, figure
-    # the funnel shows each stage's survivor count, read here from the stages' own files
-    funnel = svg_texts((results / "report/funnel.svg").read_bytes())
+    # the funnel's bar for each stage shows its survivor count, read here from the stages' own files
+    funnel = ET.fromstring((results / "report/funnel.svg").read_bytes())
+    shown = {g.get("id"): "".join(g.itertext()).strip() for g in funnel.iter(f"{SVG}g") if g.get("id", "").startswith("count-")}
     for stage in ("ingest", *PASSES):
         count = len((results / stage / "survivors.txt").read_text().splitlines())
-        assert f"{count:,}" in funnel, stage
+        assert shown[f"count-after-{stage}"] == f"{count:,}", stage
+    columns = pl.read_parquet(results / "ingest/column_stats.parquet").height
+    assert shown["count-input-columns"] == f"{columns:,}"
     # each pass's histogram names its threshold; the largest-cluster drawings name real representatives
     config = yaml.safe_load((demo_run / "config/config.yaml").read_text())
     for p in PASSES:
@@ -241,3 +267,21 @@ def test_report_opens_in_chromium_and_shows_every_figure(demo_report: Path, tmp_
         assert not_blank(view.screenshot) > 0.01, figure
     settings = open_report(report, show_result("results/report/settings.html"), chromium=chromium)
     assert settings.errors == [] and settings.frames and settings.frames[0].startswith("data:text/html"), settings.frames
+
+
+@pytest.mark.slow
+def test_missing_benchmark_files_rerun_no_job(demo_run: Path, tmp_path: Path) -> None:
+    """A run directory without logs/benchmarks (older versions kept none there) redraws the benchmark
+    figure from what is left and reruns nothing else."""
+    wd = tmp_path / "copy"
+    shutil.copytree(demo_run, wd, symlinks=True)
+    for tsv in (wd / "logs/benchmarks").glob("*.tsv"):
+        if tsv.stem != "ingest":
+            tsv.unlink()
+    (wd / "results/report/benchmarks.svg").unlink()
+    proc = subprocess.run([str(SNAKEMAKE), "--cores", "1"], cwd=wd, env=snakemake_env(), capture_output=True, text=True, timeout=300)
+    assert_ok(proc)
+    ran = re.findall(r"^(?:local)?rule (\w+):", proc.stdout + proc.stderr, re.M)
+    assert ran == ["report_benchmarks", "all"], ran  # "all" is the target, no job
+    assert pl.read_csv(wd / "results/report/benchmarks.tsv", separator="\t")["job"].to_list() == ["ingest"]
+    assert "logs/benchmarks/hsic.tsv is missing" in (wd / "logs/report_benchmarks.log").read_text()

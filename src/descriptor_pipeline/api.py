@@ -148,14 +148,15 @@ class DescriptorPipeline:
 
     def report(self, path: str | os.PathLike[str] | None = None) -> Path:
         """Write Snakemake's report of the finished run: ``path`` (``.html``, or ``.zip`` for an archive),
-        by default ``output_dir/report.html``. Returns its path."""
+        by default ``output_dir/report.html``. Returns its path. Snakemake's output goes to
+        ``output_dir/logs/snakemake-report.log`` (the run's own log is kept)."""
         out = Path(path) if path is not None else self.config.output_dir / "report.html"
         if out.suffix not in (".html", ".zip"):
             raise PipelineError(f"report path {str(out)!r}: the name must end in .html or .zip")
-        self._snakemake("all", "--report", str(out.resolve()))
+        self._snakemake("all", "--report", str(out.resolve()), log_name="snakemake-report.log")
         return out
 
-    def _snakemake(self, target: str, *extra: str) -> None:
+    def _snakemake(self, target: str, *extra: str, log_name: str = "snakemake.log") -> None:
         workflow_dir = find_workflow_dir(self.config.workflow_dir)
         config = self.config.resolved(workflow_dir)
         if config["input"]:
@@ -168,7 +169,8 @@ class DescriptorPipeline:
         bin_dir = str(Path(sys.executable).parent)
         env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
         lines: list[str] = []
-        with open(out / "logs" / "snakemake.log", "w", encoding="utf-8") as log, subprocess.Popen(
+        log_path = out / "logs" / log_name
+        with open(log_path, "w", encoding="utf-8") as log, subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=workflow_dir
         ) as proc:
             assert proc.stdout is not None
@@ -178,7 +180,7 @@ class DescriptorPipeline:
                 if "steps (" in line and "done" in line:  # Snakemake's "3 of 8 steps (38%) done"
                     LOG.info("%s", line.strip())
         if proc.returncode != 0:
-            raise PipelineError(_failure_message(lines, proc.returncode, out / "logs" / "snakemake.log"))
+            raise PipelineError(_failure_message(lines, proc.returncode, log_path))
 
     def load_results(self) -> PipelineResult:
         """Read the outputs of a finished run in ``output_dir`` (no run)."""

@@ -29,6 +29,7 @@ from descriptor_pipeline.errors import PipelineError  # noqa: E402
 plt.rcParams.update({
     "svg.hashsalt": "descriptor-pipeline",  # fixed ids: the same figure gives the same bytes
     "svg.fonttype": "none",  # text stays text: searchable, and smaller
+    "text.parse_math": False,  # a "$" in a descriptor name is a character, not mathematics
     "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -48,6 +49,11 @@ PACKAGES = (
     "descriptor-pipeline", "snakemake", "numpy", "duckdb", "polars", "pyarrow",
     "leidenalg", "igraph", "networkx", "cupy-cuda12x", "matplotlib",
 )
+
+
+def label(name: str) -> str:
+    """A descriptor name as drawn: control characters (not allowed in SVG text) shown as escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
 
 
 def save_svg(fig: Figure, path: str | Path) -> None:
@@ -83,7 +89,8 @@ def funnel_figure(counts: Sequence[tuple[str, int]]) -> Figure:
     colors = ["#9ecae1" if not label.startswith("after ") else
               PASS_COLORS.get(label.removeprefix("after "), "#7f7f7f") for label in labels]
     bars = ax.barh(labels, values, color=colors)
-    ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=3)
+    for text, stage in zip(ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=3), labels):
+        text.set_gid("count-" + stage.replace(" ", "-"))  # the SVG element's id, for readers and tests
     ax.set_xlabel("descriptors")
     ax.set_title("Descriptors through the stages")
     ax.set_xlim(0, max(values + [1]) * 1.15)
@@ -132,7 +139,7 @@ def top_descriptors_figure(rows: Sequence[tuple[str, dict[str, int]]], passes: S
     if not rows:
         _empty(ax, "no survivor stands for another descriptor")
     else:
-        names = [name for name, _ in rows][::-1]
+        names = [label(name) for name, _ in rows][::-1]
         left = [0] * len(names)
         for stage in ["ingest", *passes]:
             widths = [per_pass.get(stage, 0) for _, per_pass in rows][::-1]
@@ -155,9 +162,15 @@ def similarity_histogram_figure(pass_name: str, summary: Mapping[str, Any]) -> F
     upper = lower[1:] + [1.0]
     threshold = float(summary["settings"]["threshold"])
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    colors = [PASS_COLORS.get(pass_name, "#1f77b4") if lo >= threshold else "#bbbbbb" for lo in lower]
-    ax.bar(lower, [max(c, 0) for c in counts], width=[u - lo for lo, u in zip(lower, upper)],
-           align="edge", color=colors, edgecolor="white", linewidth=0.5)
+    colour = PASS_COLORS.get(pass_name, "#1f77b4")
+    above = [lo >= threshold for lo in lower]
+    straddles = [lo < threshold < up for lo, up in zip(lower, upper)]  # a threshold that is not a bin edge
+    bars = ax.bar(lower, [max(c, 0) for c in counts], width=[u - lo for lo, u in zip(lower, upper)], align="edge",
+                  color=[colour if a else "#bbbbbb" for a in above], edgecolor="white", linewidth=0.5)
+    for bar, mixed in zip(bars, straddles):
+        if mixed:
+            bar.set_hatch("////")
+            bar.set_edgecolor(colour)
     ax.set_yscale("symlog", linthresh=1)
     ax.axvline(threshold, color="#d62728", linestyle="--", linewidth=1.2)
     ax.text(threshold, 1.0, f" threshold {threshold:g}", color="#d62728", transform=ax.get_xaxis_transform(),
@@ -166,8 +179,9 @@ def similarity_histogram_figure(pass_name: str, summary: Mapping[str, Any]) -> F
     ax.set_xlabel(f"{pass_name} similarity")
     ax.set_ylabel("descriptor pairs")
     total = sum(counts)
-    above = int(summary["edges"])
-    ax.set_title(f"{pass_name}: {total:,} pairs, {above:,} at or above the threshold")
+    ax.set_title(f"{pass_name}: {total:,} pairs, {int(summary['edges']):,} at or above the threshold")
+    if any(straddles):
+        ax.text(0.0, 0.9, "hatched: a bin with pairs on both sides of the threshold", transform=ax.transAxes, fontsize=7)
     if hist.get("values", "exact") != "exact":
         ax.set_xlabel(f"{pass_name} similarity (grey bins: an upper bound, see the caption)")
     return fig
@@ -237,11 +251,11 @@ def largest_clusters_figure(pass_name: str, drawn: Sequence[tuple[str, nx.Graph,
         nx.draw_networkx_nodes(graph, pos, nodelist=others, ax=ax, node_size=60, node_color="#4c72b0")
         nx.draw_networkx_nodes(graph, pos, nodelist=[rep], ax=ax, node_size=260, node_color="#d62728",
                                node_shape="*")
-        labels = {v: v for v in graph.nodes} if graph.number_of_nodes() <= 8 else {rep: rep}
+        labels = {v: label(v) for v in graph.nodes} if graph.number_of_nodes() <= 8 else {rep: label(rep)}
         label_pos = {v: (x, y + 0.12) for v, (x, y) in pos.items()}  # above the marker
         nx.draw_networkx_labels(graph, label_pos, labels=labels, ax=ax, font_size=7)
         shown = "" if graph.number_of_nodes() == size else f", {graph.number_of_nodes()} shown"
-        ax.set_title(f"{rep}\n{size} descriptors{shown}", fontsize=8)
+        ax.set_title(f"{label(rep)}\n{size} descriptors{shown}", fontsize=8)
         ax.margins(0.2)
     fig.suptitle(f"{pass_name}: largest clusters (red star: representative; edge colour: similarity "
                  f"from {threshold:g} (dark) to 1 (yellow))", fontsize=9)

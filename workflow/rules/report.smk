@@ -24,14 +24,20 @@ rule report_figures:
     params:
         passes=ENABLED_PASSES,
         config=config,
-        out_dir="results/report",
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
     script:
         "../scripts/report_figures.py"
 
 
+# Reads the benchmark files that exist when it runs, without asking for them: a missing benchmark file
+# (a run directory from an older version, a cleared logs/) must not make Snakemake rerun its job.
 rule report_benchmarks:
     input:
-        benchmark_files(),
+        [
+            path
+            for path in final_outputs()
+            if not path.startswith("results/report/benchmarks")
+        ],
     output:
         svg=report(
             "results/report/benchmarks.svg",
@@ -48,5 +54,7 @@ rule report_benchmarks:
     resources:
         mem_mb=1000,
         runtime=runtime("report_figures"),
+    params:
+        benchmarks=benchmark_files(),
     script:
         "../scripts/report_benchmarks.py"
