@@ -27,6 +27,7 @@ it with the machine it ran on.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -41,10 +42,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from descriptor_pipeline.demo import make_table
 from threadpoolctl import threadpool_limits
 
+from descriptor_pipeline.demo import make_table
 from descriptor_pipeline.dependence import HSIC, RDC, Spearman, all_pairs
+from descriptor_pipeline.report import read_benchmarks
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -97,11 +99,8 @@ def run_workflow(files: list[str], workdir: Path) -> dict:
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"workflow failed in {workdir}:\n{(proc.stdout + proc.stderr)[-3000:]}")
-    jobs = {}
-    for tsv in sorted((workdir / "logs/benchmarks").glob("*.tsv")):
-        header, values = tsv.read_text().splitlines()[:2]
-        row = dict(zip(header.split("\t"), values.split("\t")))
-        jobs[tsv.stem] = {"seconds": float(row["s"]), "max_rss_mib": float(row["max_rss"]) if row["max_rss"] != "-" else 0.0}
+    bench = read_benchmarks(sorted((workdir / "logs/benchmarks").glob("*.tsv")))
+    jobs = {job: {"seconds": s, "max_rss_mib": rss} for job, s, rss in bench.iter_rows()}
     ingest = json.loads((workdir / "results/ingest/summary.json").read_text())
     passes = {p: json.loads((workdir / f"results/{p}/summary.json").read_text()) for p in PASSES}
     return {"wall": wall, "jobs": jobs, "ingest": ingest, "passes": passes}
@@ -207,6 +206,7 @@ def hyppo_hsic(x: np.ndarray, y: np.ndarray) -> float:
     return Hsic().statistic(x[:, None], y[:, None])
 
 
+@functools.lru_cache(maxsize=1)  # the bounds and the peers read the Spearman input in turn
 def pass_input(workdir: Path, pass_name: str, rows: int) -> np.ndarray:
     """The (columns, rows) float64 matrix a pass reads: its input survivors over the first ``rows`` sample rows."""
     before = {"spearman": "ingest", "hsic": "spearman", "rdc": "hsic"}[pass_name]

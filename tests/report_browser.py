@@ -12,6 +12,7 @@ Also a command, for the README's screenshots:
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -84,7 +85,7 @@ def _attribute(dom: str, name: str) -> str:
     match = re.search(rf'<body[^>]*\s{name}="([^"]*)"', dom)
     if match is None:
         raise AssertionError(f"the page did not finish its checks ({name} missing): {dom[:500]}")
-    return match.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    return html.unescape(match.group(1))
 
 
 def open_report(report: Path, steps: str = "", screenshot: Path | None = None, size: str = "1400,1000",

@@ -8,8 +8,9 @@
     DescriptorPipeline(config).report()   # out/report.html, as `snakemake --report report.html`
 
 ``run()`` starts ``snakemake`` in a child process with ``--directory output_dir``: every stage is its own
-process, as on the command line, and the run directory holds the usual ``results/`` and ``logs/`` plus ``run-config.yaml`` (the full configuration used). Rerunning with the same
-settings redoes nothing; changed settings rerun what they affect (Snakemake's own rules).
+process, as on the command line, and the run directory holds the usual ``results/`` and ``logs/`` plus
+``run-config.yaml`` (the full configuration used). Rerunning with the same settings redoes nothing;
+changed settings rerun what they affect (Snakemake's own rules).
 """
 
 from __future__ import annotations

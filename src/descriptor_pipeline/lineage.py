@@ -41,9 +41,10 @@ def stage_chain(results: Path, last_stage: str | None = None) -> list[str]:
     return chain[::-1]
 
 
-def _versions() -> dict[str, str]:
+def package_versions(packages: Sequence[str] = VERSIONED_PACKAGES) -> dict[str, str]:
+    """Installed version of each package ("not installed" when it is not)."""
     out = {}
-    for pkg in VERSIONED_PACKAGES:
+    for pkg in packages:
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -129,7 +130,7 @@ def build_cluster_structure(results: str | Path, passes: Sequence[str] | None = 
             "seed": ingest_summary["settings"]["seed"],
             "sample_rows": ingest_summary["sample_rows"],
             "input_files": ingest_summary["input_files"],
-            "package_versions": _versions(),
+            "package_versions": package_versions(),
         },
         "statistics": {
             "cluster_size_mean": statistics.fmean(sizes) if sizes else 0.0,

@@ -8,7 +8,6 @@ benchmark figure, which shows measured times and memory.
 from __future__ import annotations
 
 import html
-import importlib.metadata
 import platform
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from descriptor_pipeline import io  # noqa: E402
 from descriptor_pipeline.errors import PipelineError  # noqa: E402
+from descriptor_pipeline.lineage import package_versions  # noqa: E402
 
 plt.rcParams.update({
     "svg.hashsalt": "descriptor-pipeline",  # fixed ids: the same figure gives the same bytes
@@ -84,10 +84,10 @@ def stage_counts(ingest_summary: Mapping[str, Any], pass_summaries: Mapping[str,
 def funnel_figure(counts: Sequence[tuple[str, int]]) -> Figure:
     """Horizontal bars, one per stage, widest first, each labelled with its count."""
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(counts) + 0.8))
-    labels = [label for label, _ in counts][::-1]
+    labels = [stage for stage, _ in counts][::-1]
     values = [value for _, value in counts][::-1]
-    colors = ["#9ecae1" if not label.startswith("after ") else
-              PASS_COLORS.get(label.removeprefix("after "), "#7f7f7f") for label in labels]
+    colors = ["#9ecae1" if not stage.startswith("after ") else
+              PASS_COLORS.get(stage.removeprefix("after "), "#7f7f7f") for stage in labels]
     bars = ax.barh(labels, values, color=colors)
     for text, stage in zip(ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=3), labels):
         text.set_gid("count-" + stage.replace(" ", "-"))  # the SVG element's id, for readers and tests
@@ -220,13 +220,11 @@ def largest_clusters(clusters: pl.DataFrame, edges: pl.DataFrame, n: int = 6, ma
         members = clusters.filter(pl.col("cluster") == cluster_id).sort(
             ["is_representative", "similarity", "descriptor"], descending=[True, True, False])
         names = members["descriptor"].head(max_nodes).to_list()
-        keep = set(names)
         graph = nx.Graph()
         graph.add_nodes_from(names)
         inside = edges.filter(pl.col("descriptor_a").is_in(names) & pl.col("descriptor_b").is_in(names))
         for a, b, sim in inside.select("descriptor_a", "descriptor_b", "similarity").iter_rows():
-            if a in keep and b in keep:
-                graph.add_edge(a, b, similarity=float(sim))
+            graph.add_edge(a, b, similarity=float(sim))
         out.append((rep, graph, int(size)))
     return out
 
@@ -273,15 +271,12 @@ def _flatten(prefix: str, value: Any) -> list[tuple[str, str]]:
     return [(prefix, repr(value) if isinstance(value, str) else str(value))]
 
 
-def package_versions() -> list[tuple[str, str]]:
-    versions = [("python", platform.python_version())]
-    for name in PACKAGES:
-        try:
-            versions.append((name, importlib.metadata.version(name)))
-        except importlib.metadata.PackageNotFoundError:
-            if name != "cupy-cuda12x":
-                versions.append((name, "not installed"))
-    return versions
+def _versions() -> list[tuple[str, str]]:
+    """Python and the packages of PACKAGES (CuPy only where it is installed)."""
+    found = package_versions(PACKAGES)
+    return [("python", platform.python_version())] + [
+        (name, v) for name, v in found.items() if not (name == "cupy-cuda12x" and v == "not installed")
+    ]
 
 
 def settings_html(config: Mapping[str, Any], ingest_summary: Mapping[str, Any],
@@ -306,7 +301,7 @@ def settings_html(config: Mapping[str, Any], ingest_summary: Mapping[str, Any],
     return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Run settings and versions</title>"
             f"<style>{style}</style></head><body>"
             + table("Data", data) + table("Passes", passes)
-            + table("Configuration", _flatten("", config)) + table("Versions", package_versions())
+            + table("Configuration", _flatten("", config)) + table("Versions", _versions())
             + "</body></html>\n")
 
 

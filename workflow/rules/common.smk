@@ -204,8 +204,8 @@ def pass_outputs(pass_name):
     }
 
 
-def final_outputs():
-    """What `rule all` asks for."""
+def run_outputs():
+    """Every output of a run but the benchmark figure (rule report_benchmarks waits for these)."""
     return [
         "results/ingest/column_stats.parquet",
         *[pass_outputs(p)["summary"] for p in ENABLED_PASSES],
@@ -213,14 +213,34 @@ def final_outputs():
         "results/surviving_descriptors_clusters.json",
         "results/alternatives.tsv",
         *[str(path) for path in report_figure_outputs()],
-        "results/report/benchmarks.svg",
     ]
+
+
+def final_outputs():
+    """What `rule all` asks for."""
+    return run_outputs() + ["results/report/benchmarks.svg"]
 
 
 # ---- report ---------------------------------------------------------------------------------------
 
+# (file under results/report/, caption in workflow/report/, label in the report)
+OVERVIEW_FIGURES = [
+    ("funnel.svg", "funnel.rst", "descriptors through the stages"),
+    ("ingest_drops.svg", "ingest_drops.rst", "columns removed at ingest"),
+    ("settings.html", "settings.rst", "run settings and versions"),
+]
+RESULT_FIGURES = [
+    ("top_descriptors.svg", "top_descriptors.rst", "top survivors by alternatives"),
+]
+PASS_FIGURES = [
+    ("similarity.svg", "similarity.rst", "similarity histogram"),
+    ("cluster_sizes.svg", "cluster_sizes.rst", "cluster sizes"),
+    ("largest_clusters.svg", "largest_clusters.rst", "largest clusters"),
+]
+
 
 def _report_item(path, caption, category, label, subcategory=None):
+    # `return report(...)`: a line that starts with `report` would be read as the report: directive
     return report(
         path,
         caption=f"../report/{caption}",
@@ -230,59 +250,19 @@ def _report_item(path, caption, category, label, subcategory=None):
     )
 
 
+def _report_items(figures, category, folder="results/report", subcategory=None):
+    return [
+        _report_item(f"{folder}/{name}", caption, category, label, subcategory)
+        for name, caption, label in figures
+    ]
+
+
 def report_figure_outputs():
     """What rule report_figures draws, marked for `snakemake --report`."""
-    overview = "1. Overview"
-    items = [
-        _report_item(
-            "results/report/funnel.svg",
-            "funnel.rst",
-            overview,
-            "descriptors through the stages",
-        ),
-        _report_item(
-            "results/report/ingest_drops.svg",
-            "ingest_drops.rst",
-            overview,
-            "columns removed at ingest",
-        ),
-        _report_item(
-            "results/report/settings.html",
-            "settings.rst",
-            overview,
-            "run settings and versions",
-        ),
-        _report_item(
-            "results/report/top_descriptors.svg",
-            "top_descriptors.rst",
-            "3. Results",
-            "top survivors by alternatives",
-        ),
-    ]
+    items = _report_items(OVERVIEW_FIGURES, "1. Overview")
+    items += _report_items(RESULT_FIGURES, "3. Results")
     for p in ENABLED_PASSES:
-        items += [
-            _report_item(
-                f"results/report/{p}/similarity.svg",
-                "similarity.rst",
-                "2. Passes",
-                "similarity histogram",
-                p,
-            ),
-            _report_item(
-                f"results/report/{p}/cluster_sizes.svg",
-                "cluster_sizes.rst",
-                "2. Passes",
-                "cluster sizes",
-                p,
-            ),
-            _report_item(
-                f"results/report/{p}/largest_clusters.svg",
-                "largest_clusters.rst",
-                "2. Passes",
-                "largest clusters",
-                p,
-            ),
-        ]
+        items += _report_items(PASS_FIGURES, "2. Passes", f"results/report/{p}", p)
     return items
 
 

@@ -33,11 +33,7 @@ rule report_figures:
 # (a run directory from an older version, a cleared logs/) must not make Snakemake rerun its job.
 rule report_benchmarks:
     input:
-        [
-            path
-            for path in final_outputs()
-            if not path.startswith("results/report/benchmarks")
-        ],
+        run_outputs(),
     output:
         svg=report(
             "results/report/benchmarks.svg",
