@@ -1,7 +1,8 @@
-"""Memory stays put: RSS sampled (memory-profiler) across the chunks of the ingest scan and across the
-blocks of a pass must not grow by more than 5 % between the 10th and the last chunk / block.
+"""Memory stays put: RSS sampled (memory-profiler) across the batches of the ingest scan (one DuckDB
+aggregate query each) and across the blocks of a pass must not grow by more than 5 % between the 10th
+and the last batch / block.
 
-Each case is sized so that there are dozens of chunks / block pairs and, for the passes, so that the
+Each case is sized so that there are dozens of batches / block pairs and, for the passes, so that the
 feature blocks are recomputed rather than cached (the cache would fill during the first blocks and
 look like growth).
 """
@@ -36,19 +37,19 @@ def test_ingest_scan_memory_is_flat(write_table) -> None:
     rng = np.random.default_rng(0)
     n_rows, n_cols = 240_000, 40
     data = {f"c{j:02d}": rng.standard_normal(n_rows) for j in range(n_cols)}
-    data["c00"][rng.random(n_rows) < 0.1] = np.nan
-    # DuckDB holds a decoded row group per thread, so RSS swings by about one row group between
-    # samples; Parquet's default (up to 1M rows per group, 38 MiB here) would swing more than the 5 %
-    # under test, so the files use small row groups, as a scan of real data would see one at a time.
-    files = write_table(data, n_files=6, row_group_size=8192)
+    data["c00"][rng.random(n_rows) < 0.1] = np.nan  # NaN: c00 is read again, masked
+    data["c01"][::7] = 1e300  # squares beyond float64: c01 is read again, scaled
+    files = write_table(data, n_files=24, row_group_size=4096)
     del data
     schema = inspect_inputs(files, [])
-    settings = IngestSettings.from_config({"seed": 1, "sample_rows": 5000, "ingest": {"chunk_rows": 4096}})
+    settings = IngestSettings.from_config({"seed": 1, "sample_rows": 5000, "ingest": {"chunk_rows": 1}})
     samples: list[float] = []
     gc.collect()
-    scanner = scan(schema, settings, threads=1, on_chunk=lambda chunks, rows: samples.append(rss_mib()))
-    assert scanner.rows_seen == n_rows
-    assert_flat(samples, "chunk")
+    result = scan(schema, settings, threads=1, on_batch=lambda batches, rows: samples.append(rss_mib()))
+    assert result.rows_seen == n_rows
+    assert result.rounds == 2  # c00 masked, c01 scaled, both in the second round
+    assert len(samples) == 48  # 24 batches in each round
+    assert_flat(samples[:24], "batch")  # the first round: the whole scan, with the row sample growing
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Streaming statistics (stats.py and the statistics ingest writes) against independent references."""
+"""Scan statistics (scan.py), sample statistics (stats.py) and the statistics ingest writes, against
+independent references."""
 
 from __future__ import annotations
 
@@ -13,14 +14,12 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from descriptor_pipeline.stats import (
-    ColumnScanner,
-    canonical_bits,
-    distinct_counts,
-    sample_quantiles,
-    splitmix64,
-    winsorized_variance,
-)
+import pyarrow.parquet as pq
+
+from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.inputs import inspect_inputs
+from descriptor_pipeline.scan import Scanner, ScanResult
+from descriptor_pipeline.stats import distinct_counts, sample_quantiles, winsorized_variance
 
 QUANTILES = {"q01": 0.01, "q25": 0.25, "median": 0.5, "q75": 0.75, "q99": 0.99}
 
@@ -45,15 +44,6 @@ def exact_moments(values: np.ndarray) -> tuple[float, float, Fraction]:
     return float(mean), std, var
 
 
-def splitmix64_reference(x: int) -> int:
-    """splitmix64 finalizer of x + golden ratio, in Python integers (Steele, Lea & Flood 2014)."""
-    mask = (1 << 64) - 1
-    z = (x + 0x9E3779B97F4A7C15) & mask
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
-    return z ^ (z >> 31)
-
-
 def planted_matrix(n: int, seed: int) -> np.ndarray:
     """(n x 4) floats with missing values (NaN, +-inf), an offset column, an integer-valued column and a constant."""
     rng = np.random.default_rng(seed)
@@ -70,77 +60,84 @@ def planted_matrix(n: int, seed: int) -> np.ndarray:
     return x
 
 
-def scan(x: np.ndarray, chunk: int, seed: int = 0, sample_rows: int = 0, names: list[str] | None = None) -> ColumnScanner:
+def write_matrix(folder, x: np.ndarray, n_files: int = 3, row_group_size: int = 16, names=None) -> list[str]:
+    """Rows of x split over n_files Parquet files (uneven), small row groups."""
     names = names or [f"c{j}" for j in range(x.shape[1])]
-    scanner = ColumnScanner(names, seed=seed, sample_rows=sample_rows)
-    for lo in range(0, x.shape[0], chunk):
-        scanner.update(x[lo : lo + chunk])
-    return scanner
+    folder.mkdir(parents=True, exist_ok=True)
+    cuts = np.linspace(0, x.shape[0], n_files + 1).astype(int)
+    files = []
+    for i in range(n_files):
+        part = x[cuts[i] : cuts[i + 1]]
+        path = folder / f"part-{i}.parquet"
+        pq.write_table(pa.table({n: part[:, j] for j, n in enumerate(names)}), path, row_group_size=row_group_size)
+        files.append(str(path))
+    return files
 
 
-# ---- stats.py units -----------------------------------------------------------------------------
+def scan_files(files: list[str], chunk_rows: int = 0, threads: int = 1, seed: int = 0, sample_rows: int = 0) -> ScanResult:
+    schema = inspect_inputs(files)
+    scanner = Scanner(schema.files, schema.descriptors, schema.row_group_rows, seed=seed, sample_rows=sample_rows,
+                      chunk_rows=chunk_rows, threads=threads)
+    return scanner.run()
 
 
-def test_splitmix64_matches_published_sequence_and_python_reference():
-    # The first outputs of SplitMix64 seeded with 0 are splitmix64(0), splitmix64(golden), ...
-    assert int(splitmix64(np.array([0], dtype=np.uint64))[0]) == 0xE220A8397B1DCDAF
-    assert int(splitmix64(np.array([0x9E3779B97F4A7C15], dtype=np.uint64))[0]) == 0x6E789E6AA1B965F4
-    xs = [1, 2, 12345, 2**63, 2**64 - 1, 0xDEADBEEFCAFEBABE]
-    got = splitmix64(np.array(xs, dtype=np.uint64))
-    assert [int(v) for v in got] == [splitmix64_reference(v) for v in xs]
+# ---- scan.py ------------------------------------------------------------------------------------
 
 
-def test_canonical_bits_treats_all_nans_alike_and_signed_zeros_alike():
-    payload_nan = np.array([0x7FF8000000000123], dtype=np.uint64).view(np.float64)[0]
-    negative_nan = -np.float64("nan")
-    chunk = np.array([[np.nan, 0.0, 1.0], [payload_nan, -0.0, 1.0], [negative_nan, 0.0, np.nextafter(1.0, 2.0)]])
-    bits = canonical_bits(chunk)
-    assert bits[0, 0] == bits[1, 0] == bits[2, 0]
-    assert bits[0, 1] == bits[1, 1] == bits[2, 1] == np.float64(0.0).view(np.uint64)
-    assert bits[0, 2] == bits[1, 2] != bits[2, 2]
-
-
-@pytest.mark.parametrize("chunk", [1, 7, 50, 1000])
-def test_scanner_statistics_match_pandas_for_any_chunking(chunk):
+@pytest.mark.parametrize(("n_files", "row_group_size", "chunk_rows"), [(1, 1000, 0), (3, 7, 0), (4, 16, 30), (2, 1, 50)])
+def test_scan_statistics_match_pandas(tmp_path, n_files, row_group_size, chunk_rows):
     x = planted_matrix(173, seed=1)
-    scanner = scan(x, chunk)
+    res = scan_files(write_matrix(tmp_path, x, n_files, row_group_size), chunk_rows=chunk_rows)
     ref = pd.DataFrame(np.where(np.isfinite(x), x, np.nan))
-    np.testing.assert_array_equal(scanner.n_present, ref.count().to_numpy())
-    np.testing.assert_array_equal(scanner.n_nan, x.shape[0] - ref.count().to_numpy())
-    np.testing.assert_array_equal(scanner.min, ref.min().to_numpy())
-    np.testing.assert_array_equal(scanner.max, ref.max().to_numpy())
-    np.testing.assert_allclose(scanner.mean(), ref.mean().to_numpy(), rtol=1e-12, atol=0)
-    std = scanner.std()
-    np.testing.assert_allclose(std[:3], ref.std(ddof=1).to_numpy()[:3], rtol=1e-12, atol=0)
-    assert std[3] == 0.0  # constant column: exactly zero, not rounding noise
-    assert scanner.rows_seen == x.shape[0]
+    np.testing.assert_array_equal(res.n_present, ref.count().to_numpy())
+    np.testing.assert_array_equal(res.min, ref.min().to_numpy())
+    np.testing.assert_array_equal(res.max, ref.max().to_numpy())
+    np.testing.assert_allclose(res.mean, ref.mean().to_numpy(), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(res.std[:3], ref.std(ddof=1).to_numpy()[:3], rtol=1e-12, atol=0)
+    assert res.std[3] == 0.0  # constant column: exactly zero, not rounding noise
+    assert res.rows_seen == x.shape[0]
+    assert res.rounds == 2  # the columns with NaN / inf were read again, masked
 
 
-def test_scanner_state_is_identical_for_every_chunking():
-    x = planted_matrix(200, seed=2)
-    scanners = [scan(x, c, sample_rows=20) for c in (1, 7, 64, 200)]
-    for s in scanners[1:]:
-        np.testing.assert_array_equal(s.fingerprint, scanners[0].fingerprint)
-        np.testing.assert_array_equal(s.sample(), scanners[0].sample())
-        np.testing.assert_array_equal(s.n_present, scanners[0].n_present)
+def test_scan_results_are_the_same_bytes_for_any_batching_and_thread_count(tmp_path):
+    x = planted_matrix(400, seed=2)
+    x[:, 2] += 1e6
+    files = write_matrix(tmp_path, x, n_files=4, row_group_size=9)
+    runs = [scan_files(files, chunk_rows=c, threads=t, sample_rows=37) for c, t in ((0, 1), (0, 2), (1, 4), (150, 2))]
+    for r in runs[1:]:
+        for field in ("n_present", "min", "max", "mean", "std", "fingerprint", "sample"):
+            assert getattr(r, field).tobytes() == getattr(runs[0], field).tobytes(), field
 
 
-def test_scanner_sample_depends_on_content_not_row_order():
+def test_scan_sample_depends_on_content_not_row_order_or_file_split(tmp_path):
     x = planted_matrix(300, seed=3)
     x[:, 2] = np.arange(300)  # a row id, so every row is distinct
     perm = np.random.default_rng(0).permutation(300)
-    a = scan(x, 7, seed=5, sample_rows=40).sample()
-    b = scan(x[perm], 11, seed=5, sample_rows=40).sample()
+    a = scan_files(write_matrix(tmp_path / "a", x, 3, 7), seed=5, sample_rows=40).sample
+    b = scan_files(write_matrix(tmp_path / "b", x[perm], 5, 11), seed=5, sample_rows=40).sample
     np.testing.assert_array_equal(a, b)
     assert a.shape == (40, 4)
     assert len(set(a[:, 2])) == 40
-    # every sampled row is an input row, unchanged
-    np.testing.assert_array_equal(np.where(np.isfinite(a), a, np.nan), np.where(np.isfinite(x), x, np.nan)[a[:, 2].astype(int)])
-    other = scan(x, 7, seed=6, sample_rows=40).sample()
+    # every sampled row is an input row, unchanged (missing values as NaN)
+    np.testing.assert_array_equal(a, np.where(np.isfinite(x), x, np.nan)[a[:, 2].astype(int)])
+    other = scan_files(write_matrix(tmp_path / "c", x, 3, 7), seed=6, sample_rows=40).sample
     assert set(other[:, 2]) != set(a[:, 2])
 
 
-def test_scanner_fingerprint_equal_only_for_equal_columns():
+def test_scan_sample_is_drawn_again_when_too_few_rows_fall_under_the_threshold(tmp_path, monkeypatch, caplog):
+    x = planted_matrix(300, seed=7)
+    x[:, 2] = np.arange(300)
+    files = write_matrix(tmp_path, x, 3, 7)
+    expected = scan_files(files, seed=2, sample_rows=50).sample
+    real = Scanner.threshold
+    monkeypatch.setattr(Scanner, "threshold", lambda self, slack=6.0: real(self, slack) // 8 if slack == 6.0 else real(self, slack))
+    with caplog.at_level("WARNING", logger="descriptor_pipeline"):
+        got = scan_files(files, seed=2, sample_rows=50).sample
+    assert "drawing the sample again" in caplog.text
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_scan_fingerprint_equal_only_for_equal_columns(tmp_path):
     rng = np.random.default_rng(4)
     base = rng.normal(size=60)
     base[[4, 9]] = np.nan
@@ -151,12 +148,39 @@ def test_scanner_fingerprint_equal_only_for_equal_columns():
     changed[30] = np.nextafter(changed[30], np.inf)
     swapped = base.copy()
     swapped[[0, 1]] = swapped[[1, 0]]  # same multiset, different rows
-    x = np.column_stack([base, base.copy(), moved, changed, swapped, np.where(np.isnan(base), np.inf, base)])
-    fp = scan(x, 7).fingerprint
-    assert (fp[:, 0] == fp[:, 1]).all()
-    assert (fp[:, 0] == fp[:, 5]).all()  # +inf is missing, like NaN
+    neg_zero = np.where(base == base, base, np.nan)
+    neg_zero[7] = 0.0
+    base_zero = base.copy()
+    base_zero[7] = -0.0
+    x = np.column_stack([base, base.copy(), moved, changed, swapped, np.where(np.isnan(base), np.inf, base),
+                         neg_zero, base_zero])
+    # the same values in a later file and row, so file and row both enter the row key
+    fp = scan_files(write_matrix(tmp_path, x, n_files=3, row_group_size=8)).fingerprint
+    assert fp[0] == fp[1]
+    assert fp[0] == fp[5]  # +inf is missing, like NaN
+    assert fp[6] == fp[7]  # -0.0 and 0.0 alike
     for j in (2, 3, 4):
-        assert (fp[:, 0] != fp[:, j]).any()
+        assert fp[0] != fp[j]
+
+
+def test_scan_moments_of_a_large_mean(tmp_path):
+    # DuckDB's Welford update loses digits when the mean is far from zero against the spread; those
+    # columns are read again, shifted by the mean of the first round
+    rng = np.random.default_rng(8)
+    x = np.column_stack([1e9 + rng.normal(size=500), -3e12 + 1e-3 * rng.normal(size=500), rng.normal(size=500)])
+    res = scan_files(write_matrix(tmp_path, x, n_files=2, row_group_size=64))
+    assert res.rounds == 2
+    for j in range(3):
+        mean, std, _ = exact_moments(x[:, j])
+        assert res.mean[j] == pytest.approx(mean, rel=1e-14)
+        assert res.std[j] == pytest.approx(std, rel=1e-12)
+
+
+def test_scan_refuses_a_column_named_like_a_duckdb_virtual_column(tmp_path):
+    path = tmp_path / "x.parquet"
+    pq.write_table(pa.table({"a": [1.0, 2.0], "file_row_number": [0.0, 1.0]}), path)
+    with pytest.raises(PipelineError, match=r"x\.parquet: column 'file_row_number' has the name of a DuckDB virtual column"):
+        inspect_inputs([str(path)])
 
 
 def test_sample_quantiles_match_pandas_linear_quantiles():
@@ -276,11 +300,11 @@ def test_ingest_moments_near_float64_limit(write_table, ingest):
     assert res.stats.loc["big", "q01"] == -1e308 and res.stats.loc["big", "q99"] == 1.5e308
 
 
-def test_scanner_exact_moments_for_all_huge_values_in_one_chunk():
+def test_scan_exact_moments_for_all_huge_values_in_one_row_group(tmp_path):
     x = np.array([[1e308], [-1e308], [1.5e308], [5e307], [1.7976931348623157e308]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        scanner = scan(x, 5)
-        mean, std, _ = exact_moments(x[:, 0])
-        assert scanner.mean()[0] == pytest.approx(mean, rel=1e-14)
-        assert scanner.std()[0] == pytest.approx(std, rel=1e-14)
+        res = scan_files(write_matrix(tmp_path, x, n_files=1, row_group_size=5))
+    mean, std, _ = exact_moments(x[:, 0])
+    assert res.mean[0] == pytest.approx(mean, rel=1e-14)
+    assert res.std[0] == pytest.approx(std, rel=1e-14)

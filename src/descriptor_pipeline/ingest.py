@@ -11,17 +11,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
 from descriptor_pipeline import io
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import InputSchema, check_named_columns, inspect_inputs
-from descriptor_pipeline.logs import LOG, Progress
-from descriptor_pipeline.stats import ColumnScanner, distinct_counts, sample_quantiles, winsorized_variance
-
-CHUNK_BYTES = 64 * 2**20
+from descriptor_pipeline.logs import LOG
+from descriptor_pipeline.scan import Scanner, ScanResult
+from descriptor_pipeline.stats import sample_statistics
 
 
 @dataclass(frozen=True)
@@ -52,80 +50,45 @@ class IngestSettings:
         )
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _unreadable_file(files: Sequence[str], select: str, message: str) -> str:
-    """The input file a failed scan choked on: the one DuckDB's message names, else the first that fails alone."""
-    named = [f for f in files if f in message]
-    if named:
-        return max(named, key=len)
-    con = duckdb.connect(config={"threads": 1})
-    try:
-        for f in files:
-            try:
-                for _ in con.sql(f"SELECT {select} FROM read_parquet({_sql_string(f)})").to_arrow_reader(65536):
-                    pass
-            except (duckdb.Error, pa.ArrowException, OSError):
-                return f
-    finally:
-        con.close()
-    return files[0]
-
-
 def scan(
     schema: InputSchema,
     settings: IngestSettings,
     threads: int = 1,
-    on_chunk: Callable[[int, int], None] | None = None,
-) -> ColumnScanner:
-    """Stream every row of the input once through DuckDB into a :class:`ColumnScanner`.
+    on_batch: Callable[[int, int], None] | None = None,
+) -> ScanResult:
+    """Read every row of the input once with DuckDB (see :mod:`descriptor_pipeline.scan`).
 
-    ``on_chunk(chunks_done, rows_done)`` is called after each streamed chunk (progress, memory tests).
+    ``on_batch(batches_done, rows_done)`` is called after each aggregate query (memory tests).
     """
-    names = schema.descriptors
-    chunk_rows = settings.chunk_rows or max(2048, CHUNK_BYTES // (8 * len(names)))
-    scanner = ColumnScanner(names, seed=settings.seed, sample_rows=settings.sample_rows)
-    con = duckdb.connect(config={"threads": max(1, threads)})
-    file_list = "[" + ", ".join(_sql_string(f) for f in schema.files) + "]"
-    select = ", ".join(f"CAST({_quote(c)} AS DOUBLE)" for c in names)
-    query = f"SELECT {select} FROM read_parquet({file_list})"
-    progress = Progress("ingest scan", schema.n_rows, "rows")
-    try:
-        reader = con.sql(query).to_arrow_reader(chunk_rows)
-        for chunks_done, batch in enumerate(reader, start=1):
-            chunk = np.empty((batch.num_rows, len(names)))
-            for j in range(len(names)):
-                chunk[:, j] = batch.column(j).to_numpy(zero_copy_only=False)
-            scanner.update(chunk)
-            progress.update(batch.num_rows)
-            if on_chunk is not None:
-                on_chunk(chunks_done, scanner.rows_seen)
-    except (duckdb.Error, pa.ArrowException, OSError) as exc:  # errors met while iterating arrive via Arrow
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        culprit = _unreadable_file(schema.files, select, first)
-        raise PipelineError(f"{culprit}: DuckDB could not read the input ({first}); check every file in 'input'") from None
-    finally:
-        con.close()
-    progress.finish()
-    if scanner.rows_seen != schema.n_rows:
+    scanner = Scanner(schema.files, schema.descriptors, schema.row_group_rows, seed=settings.seed,
+                      sample_rows=settings.sample_rows, chunk_rows=settings.chunk_rows, threads=threads,
+                      on_batch=on_batch)
+    LOG.info("ingest: scanning %d rows in %d DuckDB quer%s on %d thread%s", schema.n_rows, len(scanner.batches),
+             "y" if len(scanner.batches) == 1 else "ies", scanner.threads, "" if scanner.threads == 1 else "s")
+    result = scanner.run()
+    if result.rows_seen != schema.n_rows:
         raise PipelineError(
-            f"{schema.files[0]}: the scan read {scanner.rows_seen} rows but the file footers promise {schema.n_rows}; "
+            f"{schema.files[0]}: the scan read {result.rows_seen} rows but the file footers promise {schema.n_rows}; "
             "an input file is damaged or changed during the run"
         )
-    return scanner
+    if result.rounds > 1:
+        LOG.info("ingest: %d aggregate rounds (columns with NaN / inf or huge values read again)", result.rounds)
+    return result
 
 
-def _duplicate_groups(fingerprint: np.ndarray, candidates: list[int]) -> list[list[int]]:
-    groups: dict[tuple[int, int], list[int]] = {}
+def _duplicate_groups(result: ScanResult, candidates: list[int]) -> list[list[int]]:
+    """Columns with equal fingerprint, count, min and max, split further by their sample values."""
+    groups: dict[tuple, list[int]] = {}
     for j in candidates:
-        groups.setdefault((int(fingerprint[0, j]), int(fingerprint[1, j])), []).append(j)
-    return [g for g in groups.values() if len(g) > 1]
+        key = (int(result.fingerprint[j]), int(result.n_present[j]), float(result.min[j]), float(result.max[j]))
+        groups.setdefault(key, []).append(j)
+    out = []
+    for members in groups.values():
+        by_sample: dict[bytes, list[int]] = {}
+        for j in members:
+            by_sample.setdefault(np.nan_to_num(result.sample[:, j] + 0.0, nan=np.inf).tobytes(), []).append(j)
+        out.extend(g for g in by_sample.values() if len(g) > 1)
+    return out
 
 
 def choose_keeper(names: Sequence[str], keep: Sequence[str], prefer: Sequence[str]) -> str:
@@ -157,15 +120,15 @@ def run_ingest(
         len(schema.files), schema.n_rows, len(schema.columns), len(schema.descriptors),
         len(schema.non_numeric), len(schema.excluded),
     )
-    scanner = scan(schema, settings, threads)
+    result = scan(schema, settings, threads)
     names = schema.descriptors
-    sample = scanner.sample()
-    stats = column_statistics(scanner, sample, schema.n_rows)
+    sample = result.sample
+    stats = column_statistics(result, schema.n_rows, threads)
     decision = apply_filters(names, stats, settings)
     for j, name in enumerate(names):
         if decision["status"][j] == "dropped" and name in settings.keep:
             LOG.warning("ingest: %r is in 'keep' but dropped (%s)", name, decision["reason"][j])
-    mark_duplicates(names, scanner.fingerprint, decision, settings)
+    mark_duplicates(names, result, decision, settings)
 
     kept_idx = [j for j in range(len(names)) if decision["status"][j] == "kept"]
     survivors = [names[j] for j in kept_idx]
@@ -176,7 +139,7 @@ def run_ingest(
     LOG.info("ingest: %d of %d descriptors kept; removed: %s", len(survivors), len(names), removed or "none")
 
     io.write_parquet(out_stats, _stats_table(schema, stats, decision))
-    io.write_parquet(out_sample, pa.table({names[j]: sample[:, j] for j in kept_idx}))
+    io.write_parquet(out_sample, pa.table({names[j]: sample[:, j] for j in kept_idx}), dictionary=False)
     elapsed = time.perf_counter() - t0
     summary = {
         "stage": "ingest",
@@ -205,20 +168,19 @@ STAT_COLUMNS = (
 )
 
 
-def column_statistics(scanner: ColumnScanner, sample: np.ndarray, n_rows: int) -> dict[str, np.ndarray]:
+def column_statistics(result: ScanResult, n_rows: int, threads: int = 1) -> dict[str, np.ndarray]:
     """Per-descriptor statistics: exact ones from the full scan, quantile-based ones from the row sample."""
-    present = scanner.n_present
-    quant = sample_quantiles(sample)
-    std = scanner.std()
-    n_distinct = distinct_counts(sample)
-    vmin = np.where(present > 0, scanner.min, np.nan)
-    vmax = np.where(present > 0, scanner.max, np.nan)
+    present = result.n_present
+    quant, robust_variance, n_distinct = sample_statistics(result.sample, threads)
+    std = result.std
+    vmin = np.where(present > 0, result.min, np.nan)
+    vmax = np.where(present > 0, result.max, np.nan)
     with np.errstate(over="ignore"):
         variance = std**2  # +inf only where the true variance is beyond float64's range
     return {
         "n_missing": n_rows - present,
         "missing_ratio": (n_rows - present) / n_rows,
-        "mean": scanner.mean(),
+        "mean": result.mean,
         "std": std,
         "variance": variance,
         "min": vmin,
@@ -229,7 +191,7 @@ def column_statistics(scanner: ColumnScanner, sample: np.ndarray, n_rows: int) -
         "q75": quant[3],
         "q99": quant[4],
         "iqr": quant[3] - quant[1],
-        "robust_variance": winsorized_variance(sample, quant[0], quant[4]),
+        "robust_variance": robust_variance,
         "n_distinct_sample": n_distinct,
         "is_binary": (n_distinct == 2) & (quant[0] == vmin) & (quant[4] == vmax),
     }
@@ -255,10 +217,10 @@ def apply_filters(names: Sequence[str], stats: dict[str, np.ndarray], settings: 
     return decision
 
 
-def mark_duplicates(names: Sequence[str], fingerprint: np.ndarray, decision: dict[str, list], settings: IngestSettings) -> None:
-    """Group kept columns with equal 128-bit fingerprints; all but the keeper become its duplicates."""
+def mark_duplicates(names: Sequence[str], result: ScanResult, decision: dict[str, list], settings: IngestSettings) -> None:
+    """Group kept columns with equal fingerprints; all but the keeper become its duplicates."""
     candidates = [j for j in range(len(names)) if decision["status"][j] == "kept"]
-    for group in _duplicate_groups(fingerprint, candidates):
+    for group in _duplicate_groups(result, candidates):
         keeper = choose_keeper([names[j] for j in group], settings.keep, settings.prefer)
         for j in group:
             if names[j] != keeper and names[j] not in settings.keep:

@@ -14,6 +14,9 @@ import pyarrow.parquet as pq
 from descriptor_pipeline.errors import PipelineError
 
 
+RESERVED_COLUMNS = ("file_index", "file_row_number")  # DuckDB's virtual columns; a file column would hide them
+
+
 def expand_inputs(patterns: str | Sequence[str]) -> list[str]:
     """Expand the ``input`` config value (a glob or path, or a list of them) to a sorted list of files."""
     if isinstance(patterns, str):
@@ -67,9 +70,10 @@ class InputSchema:
     descriptors: list[str]  # numeric, not excluded, in file order
     non_numeric: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
+    row_group_rows: list[list[int]] = field(default_factory=list)  # per file, rows of each row group
 
 
-def _read_schema(path: str) -> tuple[pa.Schema, int]:
+def _read_schema(path: str) -> tuple[pa.Schema, list[int]]:
     try:
         meta = pq.ParquetFile(path).metadata
     except (pa.ArrowInvalid, OSError) as exc:
@@ -77,7 +81,7 @@ def _read_schema(path: str) -> tuple[pa.Schema, int]:
         raise PipelineError(
             f"{path}: not a readable Parquet file ({first}); remove it from 'input' or re-export it"
         ) from None
-    return meta.schema.to_arrow_schema(), meta.num_rows
+    return meta.schema.to_arrow_schema(), [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
 
 
 def inspect_inputs(files: Sequence[str], exclude_columns: Sequence[str] = ()) -> InputSchema:
@@ -86,15 +90,22 @@ def inspect_inputs(files: Sequence[str], exclude_columns: Sequence[str] = ()) ->
     first_schema: pa.Schema | None = None
     n_rows = 0
     reference: dict[str, str] = {}
+    row_group_rows: list[list[int]] = []
     for path in files:
-        schema, rows = _read_schema(path)
-        n_rows += rows
+        schema, groups = _read_schema(path)
+        n_rows += sum(groups)
+        row_group_rows.append(groups)
         names = schema.names
         seen: set[str] = set()
         for name in names:
             if name in seen:
                 raise PipelineError(f"{path}: column {name!r} appears more than once; give every column a unique name")
             seen.add(name)
+            if name in RESERVED_COLUMNS:
+                raise PipelineError(
+                    f"{path}: column {name!r} has the name of a DuckDB virtual column that the scan uses to number rows; "
+                    "rename it in the input files"
+                )
         types = {name: str(schema.field(name).type) for name in names}
         if first_schema is None:
             first_schema = schema
@@ -136,6 +147,7 @@ def inspect_inputs(files: Sequence[str], exclude_columns: Sequence[str] = ()) ->
         descriptors=descriptors,
         non_numeric=non_numeric,
         excluded=excluded,
+        row_group_rows=row_group_rows,
     )
 
 

@@ -57,10 +57,11 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
 
 
-def write_parquet(path: str | os.PathLike[str], table: pa.Table) -> None:
-    """Write an Arrow table as Parquet (zstd), atomically."""
+def write_parquet(path: str | os.PathLike[str], table: pa.Table, dictionary: bool = True) -> None:
+    """Write an Arrow table as Parquet (zstd), atomically; ``dictionary=False`` for tables of measured
+    floats, where dictionary encoding costs time and saves nothing."""
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression="zstd", use_dictionary=dictionary)
 
 
 def read_lines(path: str | os.PathLike[str]) -> list[str]:

@@ -1,0 +1,352 @@
+"""The ingest scan: DuckDB aggregates every column in its own threads, Python only combines the results.
+
+One aggregate query per batch of files reads every row once. Grouped by Parquet row group, it returns
+for each column the count of values, min, max, sum, population variance (DuckDB's ``var_pop``, a
+Welford update, so a large mean costs no precision), an order-sensitive duplicate fingerprint (XOR
+over rows of a hash of the value and the row), and the rows whose content hash falls under a
+threshold (the row-sample candidates). Results per row group do not depend on DuckDB's thread count
+or on how the files are batched (DuckDB reads a row group in one thread, in order), and Python
+combines them in (file, row group) order, so the statistics are the same bytes however many threads
+run.
+
+Columns the fast query cannot settle (NaN or +-inf present, sums beyond float64's range, or a mean so
+far from zero against the spread that the Welford update loses digits) are read again in a narrow
+query that masks non-finite values, divides by a power of two and subtracts the mean found so far.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.logs import LOG, Progress
+
+BATCH_VALUES = 2**30  # values (rows x columns) per aggregate query when ``chunk_rows`` is 0
+MAX_ROUNDS = 3
+OFFSET_LIMIT = 1e3  # |mean| / std above which a column is read again, shifted by its mean
+_SEED_SALT = 0x5DEECE66D
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _literal(value: float) -> str:
+    return f"{float(value)!r}::DOUBLE"
+
+
+@dataclass
+class ScanResult:
+    """Per-column results of the full scan (input order) and the row sample."""
+
+    rows_seen: int
+    n_present: np.ndarray  # int64: values that are not null, NaN or +-inf
+    min: np.ndarray  # of the present values; +inf / -inf where none
+    max: np.ndarray
+    mean: np.ndarray  # NaN where no value is present
+    std: np.ndarray  # ddof=1; NaN where fewer than two values; +inf beyond float64's range
+    fingerprint: np.ndarray  # uint64; equal for columns with equal values in every row
+    sample: np.ndarray  # (rows x columns) float64, missing as NaN, rows ordered by their hash
+    rounds: int  # aggregate rounds run (1 when no column needed a second look)
+
+
+@dataclass
+class _Plan:
+    """How one round reads its columns: finite-masked or not, and each column's scale and shift."""
+
+    columns: np.ndarray  # indices into the descriptor list
+    masked: bool
+    scale: np.ndarray  # a power of two
+    shift: np.ndarray  # the sums are of z = x / scale - shift
+
+
+@dataclass
+class _Partial:
+    """Aggregates of one round, combined over row groups; per column of the round's plan."""
+
+    count: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+    mean_z: np.ndarray  # mean of z = x / scale - shift
+    m2_z: np.ndarray  # sum of squared deviations of z
+    fingerprint: np.ndarray
+
+
+def row_group_bounds(row_group_rows: Sequence[Sequence[int]]) -> list[list[int]]:
+    """First row of every row group after the first, per file."""
+    return [[int(v) for v in np.cumsum(sizes)[:-1]] for sizes in row_group_rows]
+
+
+def _row_group_expr(bounds: list[list[int]]) -> str:
+    """SQL for the row group of ``rn`` within file ``fi`` (uniform groups: one division)."""
+    def one(b: list[int]) -> str:
+        if not b:
+            return "0"
+        size = b[0]
+        if all(v == size * (k + 1) for k, v in enumerate(b)):
+            return f"rn // {size}"
+        return "CASE " + " ".join(f"WHEN rn < {v} THEN {k}" for k, v in enumerate(b)) + f" ELSE {len(b)} END"
+    exprs = [one(b) for b in bounds]
+    if len(set(exprs)) == 1:
+        return exprs[0]
+    return "CASE fi " + " ".join(f"WHEN {i} THEN {e}" for i, e in enumerate(exprs)) + " END"
+
+
+def batches(files: Sequence[str], file_rows: Sequence[int], n_columns: int, chunk_rows: int) -> list[list[int]]:
+    """Consecutive files per aggregate query: at least one, at most ``chunk_rows`` rows (or BATCH_VALUES values)."""
+    limit = chunk_rows if chunk_rows > 0 else max(1, BATCH_VALUES // max(n_columns, 1))
+    out: list[list[int]] = []
+    current: list[int] = []
+    rows = 0
+    for i, n in enumerate(file_rows):
+        if current and rows + n > limit:
+            out.append(current)
+            current, rows = [], 0
+        current.append(i)
+        rows += n
+    if current:
+        out.append(current)
+    return out
+
+
+class Scanner:
+    """Runs the aggregate rounds over the input and combines their per-row-group results."""
+
+    def __init__(self, files: Sequence[str], names: Sequence[str], row_group_rows: Sequence[Sequence[int]], seed: int,
+                 sample_rows: int, chunk_rows: int = 0, threads: int = 1,
+                 on_batch: Callable[[int, int], None] | None = None) -> None:
+        file_rows = [int(sum(sizes)) for sizes in row_group_rows]
+        self.files, self.names, self.file_rows = list(files), list(names), file_rows
+        self.n_rows = int(sum(file_rows))
+        self.sample_rows = sample_rows
+        self.threads = max(1, threads)
+        self.on_batch = on_batch
+        self.batches = batches(files, file_rows, len(names), chunk_rows)
+        self.bounds = row_group_bounds(row_group_rows)
+        self.seed_key = (seed ^ _SEED_SALT) & (2**64 - 1)
+        # The row hash reads the columns in name order, so it does not depend on their order in the files.
+        self.hash_order = sorted(range(len(names)), key=lambda j: names[j])
+
+    # ---- SQL -------------------------------------------------------------------------------------
+
+    def _query(self, batch: list[int], plan: _Plan, threshold: int | None) -> str:
+        files = [self.files[i] for i in batch]
+        file_list = "[" + ", ".join(sql_string(f) for f in files) + "]"
+        cols = []
+        for k, j in enumerate(plan.columns):
+            x = f"CAST({quote(self.names[j])} AS DOUBLE)"
+            cols.append(f"CASE WHEN isfinite({x}) THEN {x} END AS x{k}" if plan.masked else f"{x} AS x{k}")
+        inner = (f"SELECT {', '.join(cols)}, file_index AS fi, file_row_number AS rn, "
+                 f"{_row_group_expr([self.bounds[i] for i in batch])} AS rg FROM read_parquet({file_list})")
+        derived = [f"hash(fi + {batch[0]}, rn) AS rk"]
+        if threshold is not None:
+            ordered = ", ".join(f"x{k}" for k in self.hash_order)
+            derived.append(f"hash(xor(hash({ordered}), {self.seed_key}::UBIGINT)) AS rh")
+        aggs = []
+        for k in range(len(plan.columns)):
+            x, s, c = f"x{k}", plan.scale[k], plan.shift[k]
+            z = x if s == 1.0 else f"({x} / {_literal(s)})"
+            z = z if c == 0.0 else f"({z} - {_literal(c)})"
+            # hash(x, rk) combines linearly, so XOR over rows would forget which row held which value:
+            # the outer hash mixes them
+            aggs.append(f"count({x}) AS n{k}, min({x}) AS lo{k}, max({x}) AS hi{k}, sum({z}) AS s{k}, "
+                        f"var_pop({z}) AS v{k}, bit_xor(hash(hash({x}, rk))) AS f{k}")
+        if threshold is not None:
+            fields = ", ".join(f"x{k}" for k in range(len(plan.columns)))
+            aggs.append(f"list(struct_pack(rh, {fields})) FILTER (WHERE rh <= {threshold}::UBIGINT) AS sample")
+        return (f"SELECT fi, rg, count(*) AS rows, {', '.join(aggs)} "
+                f"FROM (SELECT *, {', '.join(derived)} FROM ({inner})) GROUP BY fi, rg ORDER BY fi, rg")
+
+    def _run(self, plan: _Plan, threshold: int | None, what: str) -> tuple[_Partial, int, np.ndarray, list]:
+        """One round over every batch: per-row-group results combined in (file, row group) order, and
+        the rows under ``threshold`` (their hashes and values) when one is given."""
+        p = len(plan.columns)
+        part = _Partial(np.zeros(p, dtype=np.int64), np.full(p, np.inf), np.full(p, -np.inf), np.zeros(p),
+                        np.zeros(p), np.zeros(p, dtype=np.uint64))
+        rows = 0
+        hashes: list[np.ndarray] = []
+        values: list[list[np.ndarray]] = []  # per batch, per column
+        progress = Progress(what, self.n_rows, "rows")
+        for b, batch in enumerate(self.batches, start=1):
+            table = self._execute(batch, self._query(batch, plan, threshold))
+            rows += int(np.sum(table.column("rows").to_numpy()))
+            _combine(part, table, p)
+            if threshold is not None:
+                h, v = _sample_rows(table.column("sample"), p)
+                hashes.append(h)
+                values.append(v)
+            del table
+            if self.on_batch is not None:
+                self.on_batch(b, rows)
+            progress.update(sum(self.file_rows[i] for i in batch))
+        progress.finish()
+        h = np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
+        return part, rows, h, values
+
+    def _execute(self, batch: list[int], query: str) -> pa.Table:
+        con = duckdb.connect(config={"threads": self.threads})
+        try:
+            return con.sql(query).to_arrow_table()
+        except (duckdb.Error, pa.ArrowException, OSError) as exc:
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            select = ", ".join(f"CAST({quote(n)} AS DOUBLE)" for n in self.names)
+            culprit = unreadable_file([self.files[i] for i in batch], select, first)
+            raise PipelineError(f"{culprit}: DuckDB could not read the input ({first}); check every file in 'input'") from None
+        finally:
+            con.close()
+
+    # ---- the scan ---------------------------------------------------------------------------------
+
+    def threshold(self, slack: float = 6.0) -> int:
+        """Row-hash limit under which about sample_rows + slack * sqrt(sample_rows) rows fall."""
+        k = self.sample_rows
+        if k <= 0 or k >= self.n_rows:
+            return 2**64 - 1
+        expected = k + slack * math.sqrt(k) + 10
+        return min(2**64 - 1, int(expected / self.n_rows * 2**64))
+
+    def run(self) -> ScanResult:
+        """Every round until each column is settled; the sample comes from the first."""
+        p = len(self.names)
+        n_present = np.zeros(p, dtype=np.int64)
+        vmin, vmax = np.full(p, np.inf), np.full(p, -np.inf)
+        mean, std = np.full(p, np.nan), np.full(p, np.nan)
+        fingerprint = np.zeros(p, dtype=np.uint64)
+        first = _Plan(np.arange(p), masked=False, scale=np.ones(p), shift=np.zeros(p))
+        plan, rounds = first, 0
+        target = min(self.sample_rows, self.n_rows) if self.sample_rows > 0 else self.n_rows
+        slack = 6.0
+        while True:
+            rounds += 1
+            threshold = self.threshold(slack) if rounds == 1 else None
+            what = "ingest scan" if rounds == 1 else f"ingest scan, round {rounds} ({plan.columns.size} columns)"
+            part, rows, h, v = self._run(plan, threshold, what)
+            if rounds == 1:
+                rows_seen, hashes, values = rows, h, v
+            cols = plan.columns
+            n_present[cols], vmin[cols], vmax[cols], fingerprint[cols] = part.count, part.min, part.max, part.fingerprint
+            mean[cols], std[cols], redo = _moments(part, plan)
+            if not redo.any():
+                break
+            if rounds == MAX_ROUNDS:
+                LOG.warning("ingest: mean and std of %d columns may have lost precision (%s, ...)",
+                            int(redo.sum()), self.names[cols[redo][0]])
+                break
+            plan = _next_plan(cols[redo], vmin, vmax, mean)
+        while hashes.size < target:  # fewer rows under the threshold than asked for: about 1 run in 10^9
+            slack *= 2
+            LOG.warning("ingest: %d rows fell under the sample threshold, %d wanted; drawing the sample again",
+                        hashes.size, target)
+            _, _, hashes, values = self._run(first, self.threshold(slack), "ingest sample")
+        order = np.argsort(hashes, kind="stable")[:target]
+        sample = np.empty((order.size, p), order="F")  # column-major: the passes and statistics read columns
+        for j in range(p):
+            column = np.concatenate([batch[j] for batch in values])[order]
+            sample[:, j] = np.where(np.isfinite(column), column, np.nan)
+        return ScanResult(rows_seen, n_present, vmin, vmax, mean, std, fingerprint, sample, rounds)
+
+
+def _floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A numeric Arrow column as float64 NumPy, nulls as NaN."""
+    return column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+
+
+def _matrix(table: pa.Table, prefix: str, p: int, dtype=np.float64) -> np.ndarray:
+    """Columns prefix0 .. prefix{p-1} of a result as a (row groups x p) array."""
+    out = np.empty((table.num_rows, p), dtype=dtype)
+    for k in range(p):
+        out[:, k] = table.column(f"{prefix}{k}").to_numpy(zero_copy_only=False)
+    return out
+
+
+def _combine(part: _Partial, table: pa.Table, p: int) -> None:
+    """Fold one batch's per-row-group aggregates (rows ordered by file, row group) into ``part``."""
+    n_g = _matrix(table, "n", p, np.int64)
+    lo_g, hi_g = _matrix(table, "lo", p), _matrix(table, "hi", p)
+    sum_g, var_g = _matrix(table, "s", p), _matrix(table, "v", p)
+    fp_g = _matrix(table, "f", p, np.uint64)
+    part.fingerprint ^= np.bitwise_xor.reduce(fp_g, axis=0)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        for g in range(table.num_rows):  # Chan et al.'s pairwise update, one row group at a time
+            has = n_g[g] > 0
+            # np.minimum / maximum keep a NaN (DuckDB sorts NaN above +inf), so a NaN is never hidden
+            part.min = np.where(has, np.minimum(part.min, lo_g[g]), part.min)
+            part.max = np.where(has, np.maximum(part.max, hi_g[g]), part.max)
+            n_a, n_b = part.count.astype(np.float64), n_g[g].astype(np.float64)
+            n = n_a + n_b
+            mean_b = np.where(has, sum_g[g] / np.maximum(n_b, 1), 0.0)
+            m2_b = np.where(has, var_g[g] * n_b, 0.0)
+            delta = mean_b - part.mean_z
+            frac = np.where(has, n_b / np.maximum(n, 1), 0.0)
+            part.mean_z = part.mean_z + delta * frac
+            part.m2_z = part.m2_z + m2_b + np.where(has, delta * delta * n_a * frac, 0.0)
+            part.count = part.count + n_g[g]
+
+
+def _sample_rows(column: pa.ChunkedArray, p: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Hashes and per-column values of the rows in a result's ``sample`` lists (every row group's)."""
+    flat = pa.chunked_array([chunk.flatten() for chunk in column.chunks],
+                            type=column.type.value_type) if column.num_chunks else None
+    if flat is None or len(flat) == 0:
+        return np.empty(0, dtype=np.uint64), [np.empty(0) for _ in range(p)]
+    fields = dict(zip([f.name for f in flat.type], flat.combine_chunks().flatten()))  # flatten() honours offsets
+    hashes = fields["rh"].to_numpy(zero_copy_only=False).astype(np.uint64)
+    return hashes, [_floats(fields[f"x{k}"]) for k in range(p)]
+
+
+def _moments(part: _Partial, plan: _Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and std in the input's units, and which columns need another round."""
+    n, s = part.count.astype(np.float64), plan.scale
+    constant = (part.count > 0) & (part.min == part.max)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        mean = np.where(n > 0, (part.mean_z + plan.shift) * s, np.nan)
+        std_z = np.sqrt(np.maximum(part.m2_z, 0.0) / np.maximum(n - 1, 1))
+        std = np.where(n > 1, std_z * s, np.nan)
+        non_finite = (part.count > 0) & ~(np.isfinite(part.min) & np.isfinite(part.max))
+        sums_bad = ~(np.isfinite(part.mean_z) & np.isfinite(part.m2_z))
+        offset = ~(np.abs(part.mean_z) <= OFFSET_LIMIT * std_z)
+    mean = np.where(constant, part.min, mean)
+    std = np.where(constant & (n > 1), 0.0, std)
+    redo = (sums_bad | offset) & ~constant & (n > 1)
+    if not plan.masked:
+        redo |= non_finite
+    return mean, std, redo
+
+
+def _next_plan(columns: np.ndarray, vmin: np.ndarray, vmax: np.ndarray, mean: np.ndarray) -> _Plan:
+    """A masked round for ``columns``: each divided by a power of two near its largest magnitude (so
+    that neither sums nor squares overflow) and shifted by its mean, once these are known."""
+    known = np.isfinite(vmin[columns]) & np.isfinite(vmax[columns])
+    absmax = np.where(known, np.maximum(np.abs(vmin[columns]), np.abs(vmax[columns])), 0.0)
+    scale = np.where(absmax > 0, np.ldexp(1.0, np.frexp(np.where(absmax > 0, absmax, 1.0))[1] - 1), 1.0)
+    mu = mean[columns]
+    shift = np.where(known & np.isfinite(mu), mu / scale, 0.0)
+    return _Plan(columns, masked=True, scale=scale, shift=shift)
+
+
+def unreadable_file(files: Sequence[str], select: str, message: str) -> str:
+    """The input file a failed query choked on: the one DuckDB's message names, else the first that fails alone."""
+    named = [f for f in files if f in message]
+    if named:
+        return max(named, key=len)
+    con = duckdb.connect(config={"threads": 1})
+    try:
+        for f in files:
+            try:
+                for _ in con.sql(f"SELECT {select} FROM read_parquet({sql_string(f)})").to_arrow_reader(65536):
+                    pass
+            except (duckdb.Error, pa.ArrowException, OSError):
+                return f
+    finally:
+        con.close()
+    return files[0]
