@@ -261,11 +261,16 @@ def _floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
 
 
-def _matrix(table: pa.Table, prefix: str, p: int, dtype=np.float64) -> np.ndarray:
-    """Columns prefix0 .. prefix{p-1} of a result as a (row groups x p) array."""
+_AGGREGATES = ("n", "lo", "hi", "s", "v", "f")  # per column, in the order the query selects them, after fi, rg, rows
+
+
+def _matrix(table: pa.Table, name: str, p: int, dtype=np.float64) -> np.ndarray:
+    """Aggregate ``name`` of every column of a result as a (row groups x p) array (by position, not name:
+    a wide result has six columns per descriptor)."""
+    offset = 3 + _AGGREGATES.index(name)
     out = np.empty((table.num_rows, p), dtype=dtype)
     for k in range(p):
-        out[:, k] = table.column(f"{prefix}{k}").to_numpy(zero_copy_only=False)
+        out[:, k] = table.column(offset + len(_AGGREGATES) * k).to_numpy(zero_copy_only=False)
     return out
 
 
