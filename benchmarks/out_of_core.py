@@ -119,6 +119,9 @@ def main() -> None:
     print(f"ingest: {r['seconds']:.0f} s ({len(first_round)} DuckDB queries, scan {scan_end:.0f} s), "
           f"peak RSS {r['peak_rss_mib']:,.0f} MiB; RSS at second 10 of the scan {tenth[1]:,.0f} MiB, highest from "
           f"there to the end of the scan {highest:,.0f} MiB: growth {growth:+.1f} % (target <= 5 %)")
+    print(f"RSS at the end of the scan {during[-1][1]:,.0f} MiB ({(during[-1][1] - tenth[1]) / tenth[1] * 100:+.1f} % "
+          f"from second 10); between queries (DuckDB's buffers released): "
+          f"{', '.join(f'{e[2]:,.0f}' for e in first_round)} MiB")
     step = max(1, len(during) // 8)
     print(f"RSS along the scan (MiB, every {step} s): {', '.join(f'{s[1]:,.0f}' for s in during[::step])}")
     print(f"DuckDB plain scan: {scan:.0f} s -> ingest / scan {r['seconds'] / scan:.2f} (target <= 2)")

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import inspect_inputs
-from descriptor_pipeline.scan import Scanner, ScanResult
+from descriptor_pipeline.scan import Scanner, ScanResult, equal_columns
 from descriptor_pipeline.stats import distinct_counts, sample_quantiles, winsorized_variance
 
 QUANTILES = {"q01": 0.01, "q25": 0.25, "median": 0.5, "q75": 0.75, "q99": 0.99}
@@ -105,8 +105,30 @@ def test_scan_results_are_the_same_bytes_for_any_batching_and_thread_count(tmp_p
     files = write_matrix(tmp_path, x, n_files=4, row_group_size=9)
     runs = [scan_files(files, chunk_rows=c, threads=t, sample_rows=37) for c, t in ((0, 1), (0, 2), (1, 4), (150, 2))]
     for r in runs[1:]:
-        for field in ("n_present", "min", "max", "mean", "std", "fingerprint", "sample"):
+        for field in ("n_present", "min", "max", "mean", "std", "sample"):
             assert getattr(r, field).tobytes() == getattr(runs[0], field).tobytes(), field
+
+
+def test_scan_per_row_group_results_with_uneven_row_groups(tmp_path):
+    # row groups of 5, 9, 3, 11 rows in one file and 7, 7, 2 in another: the per-row-group key is a CASE
+    x = planted_matrix(44, seed=9)
+    files = []
+    for name, sizes in (("a", (5, 9, 3, 11)), ("b", (7, 7, 2))):
+        path = tmp_path / f"{name}.parquet"
+        start = 0 if name == "a" else 28
+        with pq.ParquetWriter(path, pa.schema([(f"c{j}", pa.float64()) for j in range(4)])) as writer:
+            for size in sizes:
+                part = x[start : start + size]
+                writer.write_table(pa.table({f"c{j}": part[:, j] for j in range(4)}))
+                start += size
+        files.append(str(path))
+    assert [m.num_row_groups for m in (pq.read_metadata(f) for f in files)] == [4, 3]
+    one, two = scan_files(files, threads=1), scan_files(files, threads=3)
+    ref = pd.DataFrame(np.where(np.isfinite(x), x, np.nan))
+    np.testing.assert_array_equal(one.n_present, ref.count().to_numpy())
+    np.testing.assert_allclose(one.mean, ref.mean().to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(one.std[:3], ref.std(ddof=1).to_numpy()[:3], rtol=1e-12)
+    assert one.mean.tobytes() == two.mean.tobytes() and one.std.tobytes() == two.std.tobytes()
 
 
 def test_scan_sample_depends_on_content_not_row_order_or_file_split(tmp_path):
@@ -137,7 +159,7 @@ def test_scan_sample_is_drawn_again_when_too_few_rows_fall_under_the_threshold(t
     np.testing.assert_array_equal(got, expected)
 
 
-def test_scan_fingerprint_equal_only_for_equal_columns(tmp_path):
+def test_equal_columns_only_for_columns_equal_in_every_row(tmp_path):
     rng = np.random.default_rng(4)
     base = rng.normal(size=60)
     base[[4, 9]] = np.nan
@@ -148,19 +170,18 @@ def test_scan_fingerprint_equal_only_for_equal_columns(tmp_path):
     changed[30] = np.nextafter(changed[30], np.inf)
     swapped = base.copy()
     swapped[[0, 1]] = swapped[[1, 0]]  # same multiset, different rows
-    neg_zero = np.where(base == base, base, np.nan)
-    neg_zero[7] = 0.0
-    base_zero = base.copy()
-    base_zero[7] = -0.0
+    zero = base.copy()
+    zero[7] = 0.0
+    neg_zero = base.copy()
+    neg_zero[7] = -0.0
     x = np.column_stack([base, base.copy(), moved, changed, swapped, np.where(np.isnan(base), np.inf, base),
-                         neg_zero, base_zero])
-    # the same values in a later file and row, so file and row both enter the row key
-    fp = scan_files(write_matrix(tmp_path, x, n_files=3, row_group_size=8)).fingerprint
-    assert fp[0] == fp[1]
-    assert fp[0] == fp[5]  # +inf is missing, like NaN
-    assert fp[6] == fp[7]  # -0.0 and 0.0 alike
-    for j in (2, 3, 4):
-        assert fp[0] != fp[j]
+                         zero, neg_zero])
+    files = write_matrix(tmp_path, x, n_files=3, row_group_size=8)
+    names = [f"c{j}" for j in range(x.shape[1])]
+    groups = equal_columns(files, names, [list(range(x.shape[1]))])
+    # +inf is missing, like NaN; -0.0 equals 0.0; every other column differs from the rest in some row
+    assert sorted(map(sorted, groups)) == [[0, 1, 5], [6, 7]]
+    assert equal_columns(files, names, [[2, 3], [4]]) == []
 
 
 def test_scan_moments_of_a_large_mean(tmp_path):

@@ -7,6 +7,7 @@ descriptors in input order) and ``sample.parquet`` (the row sample of the kept d
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from descriptor_pipeline import io
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import InputSchema, check_named_columns, inspect_inputs
 from descriptor_pipeline.logs import LOG
-from descriptor_pipeline.scan import Scanner, ScanResult
+from descriptor_pipeline.scan import Scanner, ScanResult, equal_columns
 from descriptor_pipeline.stats import sample_statistics
 
 
@@ -76,19 +77,22 @@ def scan(
     return result
 
 
-def _duplicate_groups(result: ScanResult, candidates: list[int]) -> list[list[int]]:
-    """Columns with equal fingerprint, count, min and max, split further by their sample values."""
-    groups: dict[tuple, list[int]] = {}
+def duplicate_groups(schema: InputSchema, result: ScanResult, candidates: list[int], threads: int = 1) -> list[list[int]]:
+    """Groups of ``candidates`` equal in every row: columns with the same count, min, max, mean and std
+    bits and the same sample values (identical columns always have them), confirmed value by value."""
+    groups: dict[bytes, list[int]] = {}
     for j in candidates:
-        key = (int(result.fingerprint[j]), int(result.n_present[j]), float(result.min[j]), float(result.max[j]))
+        stats = np.array([result.n_present[j], result.min[j], result.max[j], result.mean[j], result.std[j]], dtype=np.float64)
+        sampled = np.nan_to_num(result.sample[:, j] + 0.0, nan=np.inf)  # -0.0 as 0.0, every missing alike
+        key = np.nan_to_num(stats + 0.0, nan=np.inf).tobytes() + hashlib.blake2b(sampled.tobytes(), digest_size=16).digest()
         groups.setdefault(key, []).append(j)
-    out = []
-    for members in groups.values():
-        by_sample: dict[bytes, list[int]] = {}
-        for j in members:
-            by_sample.setdefault(np.nan_to_num(result.sample[:, j] + 0.0, nan=np.inf).tobytes(), []).append(j)
-        out.extend(g for g in by_sample.values() if len(g) > 1)
-    return out
+    candidate_groups = [g for g in groups.values() if len(g) > 1]
+    if not candidate_groups:
+        return []
+    confirmed = equal_columns(schema.files, schema.descriptors, candidate_groups, threads)
+    LOG.info("ingest: %d candidate groups of exact duplicates (%d columns), %d confirmed",
+             len(candidate_groups), sum(map(len, candidate_groups)), len(confirmed))
+    return confirmed
 
 
 def choose_keeper(names: Sequence[str], keep: Sequence[str], prefer: Sequence[str]) -> str:
@@ -128,7 +132,8 @@ def run_ingest(
     for j, name in enumerate(names):
         if decision["status"][j] == "dropped" and name in settings.keep:
             LOG.warning("ingest: %r is in 'keep' but dropped (%s)", name, decision["reason"][j])
-    mark_duplicates(names, result, decision, settings)
+    candidates = [j for j in range(len(names)) if decision["status"][j] == "kept"]
+    mark_duplicates(names, duplicate_groups(schema, result, candidates, threads), decision, settings)
 
     kept_idx = [j for j in range(len(names)) if decision["status"][j] == "kept"]
     survivors = [names[j] for j in kept_idx]
@@ -217,10 +222,9 @@ def apply_filters(names: Sequence[str], stats: dict[str, np.ndarray], settings: 
     return decision
 
 
-def mark_duplicates(names: Sequence[str], result: ScanResult, decision: dict[str, list], settings: IngestSettings) -> None:
-    """Group kept columns with equal fingerprints; all but the keeper become its duplicates."""
-    candidates = [j for j in range(len(names)) if decision["status"][j] == "kept"]
-    for group in _duplicate_groups(result, candidates):
+def mark_duplicates(names: Sequence[str], groups: list[list[int]], decision: dict[str, list], settings: IngestSettings) -> None:
+    """In each group of exact duplicates, all but the keeper become its duplicates."""
+    for group in groups:
         keeper = choose_keeper([names[j] for j in group], settings.keep, settings.prefer)
         for j in group:
             if names[j] != keeper and names[j] not in settings.keep:

@@ -1,10 +1,11 @@
 """The ingest scan: DuckDB aggregates every column in its own threads, Python only combines the results.
 
 One aggregate query per batch of files reads every row once. Grouped by Parquet row group, it returns
-for each column the count of values, min, max, sum, population variance (DuckDB's ``var_pop``, a
-Welford update, so a large mean costs no precision), an order-sensitive duplicate fingerprint (XOR
-over rows of a hash of the value and the row), and the rows whose content hash falls under a
-threshold (the row-sample candidates). Results per row group do not depend on DuckDB's thread count
+for each column the count of values, min, max, sum and population variance (DuckDB's ``var_pop``, a
+Welford update), and the rows whose content hash falls under a threshold (the row-sample
+candidates). Exact duplicates need no fingerprint: identical columns get identical bits in all of
+these (same rows, same order, same row groups) and in the sample, and :func:`equal_columns` confirms
+such candidates value by value in a narrow query over only them. Results per row group do not depend on DuckDB's thread count
 or on how the files are batched (DuckDB reads a row group in one thread, in order), and Python
 combines them in (file, row group) order, so the statistics are the same bytes however many threads
 run.
@@ -55,7 +56,6 @@ class ScanResult:
     max: np.ndarray
     mean: np.ndarray  # NaN where no value is present
     std: np.ndarray  # ddof=1; NaN where fewer than two values; +inf beyond float64's range
-    fingerprint: np.ndarray  # uint64; equal for columns with equal values in every row
     sample: np.ndarray  # (rows x columns) float64, missing as NaN, rows ordered by their hash
     rounds: int  # aggregate rounds run (1 when no column needed a second look)
 
@@ -79,7 +79,6 @@ class _Partial:
     max: np.ndarray
     mean_z: np.ndarray  # mean of z = x / scale - shift
     m2_z: np.ndarray  # sum of squared deviations of z
-    fingerprint: np.ndarray
 
 
 def row_group_bounds(row_group_rows: Sequence[Sequence[int]]) -> list[list[int]]:
@@ -148,7 +147,7 @@ class Scanner:
             cols.append(f"CASE WHEN isfinite({x}) THEN {x} END AS x{k}" if plan.masked else f"{x} AS x{k}")
         inner = (f"SELECT {', '.join(cols)}, file_index AS fi, file_row_number AS rn, "
                  f"{_row_group_expr([self.bounds[i] for i in batch])} AS rg FROM read_parquet({file_list})")
-        derived = [f"hash(fi + {batch[0]}, rn) AS rk"]
+        derived = ["*"]
         if threshold is not None:
             ordered = ", ".join(f"x{k}" for k in self.hash_order)
             derived.append(f"hash(xor(hash({ordered}), {self.seed_key}::UBIGINT)) AS rh")
@@ -157,22 +156,19 @@ class Scanner:
             x, s, c = f"x{k}", plan.scale[k], plan.shift[k]
             z = x if s == 1.0 else f"({x} / {_literal(s)})"
             z = z if c == 0.0 else f"({z} - {_literal(c)})"
-            # hash(x, rk) combines linearly, so XOR over rows would forget which row held which value:
-            # the outer hash mixes them
             aggs.append(f"count({x}) AS n{k}, min({x}) AS lo{k}, max({x}) AS hi{k}, sum({z}) AS s{k}, "
-                        f"var_pop({z}) AS v{k}, bit_xor(hash(hash({x}, rk))) AS f{k}")
+                        f"var_pop({z}) AS v{k}")
         if threshold is not None:
             fields = ", ".join(f"x{k}" for k in range(len(plan.columns)))
             aggs.append(f"list(struct_pack(rh, {fields})) FILTER (WHERE rh <= {threshold}::UBIGINT) AS sample")
         return (f"SELECT fi, rg, count(*) AS rows, {', '.join(aggs)} "
-                f"FROM (SELECT *, {', '.join(derived)} FROM ({inner})) GROUP BY fi, rg ORDER BY fi, rg")
+                f"FROM (SELECT {', '.join(derived)} FROM ({inner})) GROUP BY fi, rg ORDER BY fi, rg")
 
     def _run(self, plan: _Plan, threshold: int | None, what: str) -> tuple[_Partial, int, np.ndarray, list]:
         """One round over every batch: per-row-group results combined in (file, row group) order, and
         the rows under ``threshold`` (their hashes and values) when one is given."""
         p = len(plan.columns)
-        part = _Partial(np.zeros(p, dtype=np.int64), np.full(p, np.inf), np.full(p, -np.inf), np.zeros(p),
-                        np.zeros(p), np.zeros(p, dtype=np.uint64))
+        part = _Partial(np.zeros(p, dtype=np.int64), np.full(p, np.inf), np.full(p, -np.inf), np.zeros(p), np.zeros(p))
         rows = 0
         hashes: list[np.ndarray] = []
         values: list[list[np.ndarray]] = []  # per batch, per column
@@ -221,7 +217,6 @@ class Scanner:
         n_present = np.zeros(p, dtype=np.int64)
         vmin, vmax = np.full(p, np.inf), np.full(p, -np.inf)
         mean, std = np.full(p, np.nan), np.full(p, np.nan)
-        fingerprint = np.zeros(p, dtype=np.uint64)
         first = _Plan(np.arange(p), masked=False, scale=np.ones(p), shift=np.zeros(p))
         plan, rounds = first, 0
         target = min(self.sample_rows, self.n_rows) if self.sample_rows > 0 else self.n_rows
@@ -234,7 +229,7 @@ class Scanner:
             if rounds == 1:
                 rows_seen, hashes, values = rows, h, v
             cols = plan.columns
-            n_present[cols], vmin[cols], vmax[cols], fingerprint[cols] = part.count, part.min, part.max, part.fingerprint
+            n_present[cols], vmin[cols], vmax[cols] = part.count, part.min, part.max
             mean[cols], std[cols], redo = _moments(part, plan)
             if not redo.any():
                 break
@@ -253,7 +248,7 @@ class Scanner:
         for j in range(p):
             column = np.concatenate([batch[j] for batch in values])[order]
             sample[:, j] = np.where(np.isfinite(column), column, np.nan)
-        return ScanResult(rows_seen, n_present, vmin, vmax, mean, std, fingerprint, sample, rounds)
+        return ScanResult(rows_seen, n_present, vmin, vmax, mean, std, sample, rounds)
 
 
 def _floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -261,7 +256,7 @@ def _floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
 
 
-_AGGREGATES = ("n", "lo", "hi", "s", "v", "f")  # per column, in the order the query selects them, after fi, rg, rows
+_AGGREGATES = ("n", "lo", "hi", "s", "v")  # per column, in the order the query selects them, after fi, rg, rows
 
 
 def _matrix(table: pa.Table, name: str, p: int, dtype=np.float64) -> np.ndarray:
@@ -279,8 +274,6 @@ def _combine(part: _Partial, table: pa.Table, p: int) -> None:
     n_g = _matrix(table, "n", p, np.int64)
     lo_g, hi_g = _matrix(table, "lo", p), _matrix(table, "hi", p)
     sum_g, var_g = _matrix(table, "s", p), _matrix(table, "v", p)
-    fp_g = _matrix(table, "f", p, np.uint64)
-    part.fingerprint ^= np.bitwise_xor.reduce(fp_g, axis=0)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         for g in range(table.num_rows):  # Chan et al.'s pairwise update, one row group at a time
             has = n_g[g] > 0
@@ -337,6 +330,43 @@ def _next_plan(columns: np.ndarray, vmin: np.ndarray, vmax: np.ndarray, mean: np
     mu = mean[columns]
     shift = np.where(known & np.isfinite(mu), mu / scale, 0.0)
     return _Plan(columns, masked=True, scale=scale, shift=shift)
+
+
+def equal_columns(files: Sequence[str], names: Sequence[str], groups: list[list[int]], threads: int = 1) -> list[list[int]]:
+    """Split candidate groups of columns into groups of columns equal in every row (missing equal to
+    missing, -0.0 to 0.0), comparing values in DuckDB over only the candidates."""
+    confirmed: list[list[int]] = []
+    pending = [g for g in groups if len(g) > 1]
+    while pending:
+        used = sorted({j for g in pending for j in g})
+        slot = {j: k for k, j in enumerate(used)}
+        cols = []
+        for k, j in enumerate(used):
+            x = f"CAST({quote(names[j])} AS DOUBLE)"
+            cols.append(f"CASE WHEN isfinite({x}) THEN {x} END AS y{k}")
+        tests = [f"bool_and(y{slot[g[0]]} IS NOT DISTINCT FROM y{slot[j]})" for g in pending for j in g[1:]]
+        file_list = "[" + ", ".join(sql_string(f) for f in files) + "]"
+        query = f"SELECT {', '.join(tests)} FROM (SELECT {', '.join(cols)} FROM read_parquet({file_list}))"
+        con = duckdb.connect(config={"threads": max(1, threads)})
+        try:
+            flags = iter(con.sql(query).fetchall()[0])
+        except (duckdb.Error, pa.ArrowException, OSError) as exc:
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            select = ", ".join(f"CAST({quote(names[j])} AS DOUBLE)" for j in used)
+            raise PipelineError(f"{unreadable_file(files, select, first)}: DuckDB could not read the input ({first}); "
+                                "check every file in 'input'") from None
+        finally:
+            con.close()
+        rest = []
+        for g in pending:
+            same = [g[0]] + [j for j in g[1:] if next(flags) is not False]  # NULL: no rows, equal
+            if len(same) > 1:
+                confirmed.append(same)
+            left = [j for j in g if j not in same]
+            if len(left) > 1:
+                rest.append(left)
+        pending = rest
+    return confirmed
 
 
 def unreadable_file(files: Sequence[str], select: str, message: str) -> str:

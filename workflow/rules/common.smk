@@ -145,14 +145,16 @@ def largest_row_group_mb():
 
 
 def ingest_mem_mb():
-    """Memory of ingest in MB: 1,500 for the streamed chunks, 10 times the row sample's values (the
-    statistics on the sample hold several copies of it) and 3 times the largest row group (DuckDB
-    decodes whole row groups, one per thread).
+    """Memory of ingest in MB: 1,500 for DuckDB's buffers and aggregate states, 10 times the row
+    sample's values (the sample candidates pass through Arrow and NumPy, and the statistics on the
+    sample hold several copies of it) and 3 times the largest row group (DuckDB decodes whole row
+    groups, one per thread).
 
-    An upper bound fitted to measured peaks (docs/benchmarks.md): 1.4 GiB for 50,000 rows x 967 columns
-    in 39 MiB row groups, 1.9 GiB for the same in 403 MiB row groups, 3.9 GiB for 200,000 x 1,911 in
-    400 MiB row groups, 3.7 GiB for 20 million x 200 in 1 GiB row groups. 4,000 when the input size is
-    not known at parse time (the demo).
+    An upper bound fitted to measured peaks (docs/benchmarks.md) of the earlier, streaming scan: 1.4
+    GiB for 50,000 rows x 967 columns in 39 MiB row groups, 1.9 GiB for the same in 403 MiB row groups,
+    3.9 GiB for 200,000 x 1,911 in 400 MiB row groups, 3.7 GiB for 20 million x 200 in 1 GiB row
+    groups. The DuckDB aggregate scan peaks lower (3.2 GiB at 200,000 x 1,911). 4,000 when the input
+    size is not known at parse time (the demo).
     """
     values = input_values_mb(rows_used())
     if values is None:
