@@ -190,16 +190,7 @@ class Scanner:
         return part, rows, h, values
 
     def _execute(self, batch: list[int], query: str) -> pa.Table:
-        con = duckdb.connect(config={"threads": self.threads})
-        try:
-            return con.sql(query).to_arrow_table()
-        except (duckdb.Error, pa.ArrowException, OSError) as exc:
-            first = (str(exc).splitlines() or [type(exc).__name__])[0]
-            select = ", ".join(f"CAST({quote(n)} AS DOUBLE)" for n in self.names)
-            culprit = unreadable_file([self.files[i] for i in batch], select, first)
-            raise PipelineError(f"{culprit}: DuckDB could not read the input ({first}); check every file in 'input'") from None
-        finally:
-            con.close()
+        return fetch([self.files[i] for i in batch], self.names, query, self.threads)
 
     # ---- the scan ---------------------------------------------------------------------------------
 
@@ -293,11 +284,10 @@ def _combine(part: _Partial, table: pa.Table, p: int) -> None:
 
 def _sample_rows(column: pa.ChunkedArray, p: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """Hashes and per-column values of the rows in a result's ``sample`` lists (every row group's)."""
-    flat = pa.chunked_array([chunk.flatten() for chunk in column.chunks],
-                            type=column.type.value_type) if column.num_chunks else None
-    if flat is None or len(flat) == 0:
+    structs = pa.concat_arrays([chunk.flatten() for chunk in column.chunks]) if column.num_chunks else None
+    if structs is None or len(structs) == 0:
         return np.empty(0, dtype=np.uint64), [np.empty(0) for _ in range(p)]
-    fields = dict(zip([f.name for f in flat.type], flat.combine_chunks().flatten()))  # flatten() honours offsets
+    fields = dict(zip([f.name for f in structs.type], structs.flatten()))  # flatten() honours offsets
     hashes = fields["rh"].to_numpy(zero_copy_only=False).astype(np.uint64)
     return hashes, [_floats(fields[f"x{k}"]) for k in range(p)]
 
@@ -347,16 +337,8 @@ def equal_columns(files: Sequence[str], names: Sequence[str], groups: list[list[
         tests = [f"bool_and(y{slot[g[0]]} IS NOT DISTINCT FROM y{slot[j]})" for g in pending for j in g[1:]]
         file_list = "[" + ", ".join(sql_string(f) for f in files) + "]"
         query = f"SELECT {', '.join(tests)} FROM (SELECT {', '.join(cols)} FROM read_parquet({file_list}))"
-        con = duckdb.connect(config={"threads": max(1, threads)})
-        try:
-            flags = iter(con.sql(query).fetchall()[0])
-        except (duckdb.Error, pa.ArrowException, OSError) as exc:
-            first = (str(exc).splitlines() or [type(exc).__name__])[0]
-            select = ", ".join(f"CAST({quote(names[j])} AS DOUBLE)" for j in used)
-            raise PipelineError(f"{unreadable_file(files, select, first)}: DuckDB could not read the input ({first}); "
-                                "check every file in 'input'") from None
-        finally:
-            con.close()
+        result = fetch(files, [names[j] for j in used], query, threads)
+        flags = iter(column[0].as_py() for column in result.columns)
         rest = []
         for g in pending:
             same = [g[0]] + [j for j in g[1:] if next(flags) is not False]  # NULL: no rows, equal
@@ -367,6 +349,20 @@ def equal_columns(files: Sequence[str], names: Sequence[str], groups: list[list[
                 rest.append(left)
         pending = rest
     return confirmed
+
+
+def fetch(files: Sequence[str], names: Sequence[str], query: str, threads: int) -> pa.Table:
+    """Run ``query`` over ``files`` on its own connection; a read error names the input file it met."""
+    con = duckdb.connect(config={"threads": max(1, threads)})
+    try:
+        return con.sql(query).to_arrow_table()
+    except (duckdb.Error, pa.ArrowException, OSError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        select = ", ".join(f"CAST({quote(n)} AS DOUBLE)" for n in names)
+        culprit = unreadable_file(files, select, first)
+        raise PipelineError(f"{culprit}: DuckDB could not read the input ({first}); check every file in 'input'") from None
+    finally:
+        con.close()
 
 
 def unreadable_file(files: Sequence[str], select: str, message: str) -> str:
