@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.logs import LOG, Progress
+from descriptor_pipeline.stats import pow2_scale
 
 BATCH_VALUES = 2**30  # values (rows x columns) per aggregate query when ``chunk_rows`` is 0
 MAX_ROUNDS = 3
@@ -315,8 +316,7 @@ def _next_plan(columns: np.ndarray, vmin: np.ndarray, vmax: np.ndarray, mean: np
     """A masked round for ``columns``: each divided by a power of two near its largest magnitude (so
     that neither sums nor squares overflow) and shifted by its mean, once these are known."""
     known = np.isfinite(vmin[columns]) & np.isfinite(vmax[columns])
-    absmax = np.where(known, np.maximum(np.abs(vmin[columns]), np.abs(vmax[columns])), 0.0)
-    scale = np.where(absmax > 0, np.ldexp(1.0, np.frexp(np.where(absmax > 0, absmax, 1.0))[1] - 1), 1.0)
+    scale = pow2_scale(np.where(known, np.maximum(np.abs(vmin[columns]), np.abs(vmax[columns])), 0.0))
     mu = mean[columns]
     shift = np.where(known & np.isfinite(mu), mu / scale, 0.0)
     return _Plan(columns, masked=True, scale=scale, shift=shift)

@@ -13,7 +13,7 @@ import numpy as np
 QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
 
 
-def _pow2_scale(absmax: np.ndarray) -> np.ndarray:
+def pow2_scale(absmax: np.ndarray) -> np.ndarray:
     """A power of two in (absmax / 2, absmax] (1 where absmax is 0 or NaN); dividing by it is exact."""
     safe = np.where(np.isfinite(absmax) & (absmax > 0), absmax, 1.0)
     _, exponent = np.frexp(safe)
@@ -54,7 +54,7 @@ def _sorted_quantiles(ordered: np.ndarray) -> np.ndarray:
         return out
     cols = np.flatnonzero(has)
     first, last = ordered[0, cols], ordered[n[cols] - 1, cols]
-    scale = _pow2_scale(np.maximum(np.abs(first), np.abs(last)))
+    scale = pow2_scale(np.maximum(np.abs(first), np.abs(last)))
     for i, q in enumerate(QUANTILES):
         pos = q * (n[cols] - 1)
         lo = np.floor(pos).astype(np.int64)
@@ -84,7 +84,7 @@ def winsorized_variance(sample: np.ndarray, low: np.ndarray, high: np.ndarray) -
     present = ~np.isnan(sample)
     n = present.sum(axis=0)
     clipped = np.clip(np.where(present, sample, 0.0), low, high)
-    scale = _pow2_scale(np.maximum(np.abs(low), np.abs(high)))
+    scale = pow2_scale(np.maximum(np.abs(low), np.abs(high)))
     scaled = np.where(present, clipped / scale, 0.0)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # +inf where beyond float64's range
         mean = scaled.sum(axis=0) / np.maximum(n, 1)
