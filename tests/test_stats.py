@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import inspect_inputs
 from descriptor_pipeline.scan import Scanner, ScanResult, equal_columns
-from descriptor_pipeline.stats import distinct_counts, sample_quantiles, winsorized_variance
+from descriptor_pipeline import stats
+from descriptor_pipeline.stats import distinct_counts, sample_quantiles, sample_statistics, winsorized_variance
 
 QUANTILES = {"q01": 0.01, "q25": 0.25, "median": 0.5, "q75": 0.75, "q99": 0.99}
 
@@ -222,6 +223,22 @@ def test_winsorized_variance_and_distinct_counts_match_pandas():
     ref = np.array([df[j].dropna().clip(low[j], high[j]).var(ddof=1) for j in df])
     np.testing.assert_allclose(winsorized_variance(x, low, high), ref, rtol=1e-12, atol=1e-300)
     np.testing.assert_array_equal(distinct_counts(x), df.nunique().to_numpy())
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_sample_statistics_in_blocks_of_columns_match_pandas(monkeypatch, threads):
+    monkeypatch.setattr(stats, "BLOCK_VALUES", 3 * 150)  # blocks of three columns, an uneven last one
+    m = np.hstack([planted_matrix(150, seed=7), planted_matrix(150, seed=8)])  # 8 columns: blocks of 3, 3, 2
+    x = np.asfortranarray(np.where(np.isfinite(m), m, np.nan))
+    quant, robust, distinct = sample_statistics(x, threads)
+    df = pd.DataFrame(x)
+    ref = df.quantile(list(QUANTILES.values()), interpolation="linear").to_numpy()
+    has = df.notna().any().to_numpy()
+    np.testing.assert_allclose(quant[:, has], ref[:, has], rtol=1e-14)
+    low, high = ref[0], ref[4]
+    ref_var = np.array([df[j].dropna().clip(low[j], high[j]).var(ddof=1) for j in df])
+    np.testing.assert_allclose(robust, ref_var, rtol=1e-12, atol=1e-300)
+    np.testing.assert_array_equal(distinct, df.nunique().to_numpy())
 
 
 # ---- statistics written by ingest ----------------------------------------------------------------

@@ -80,12 +80,15 @@ def scan(
 def duplicate_groups(schema: InputSchema, result: ScanResult, candidates: list[int], threads: int = 1) -> list[list[int]]:
     """Groups of ``candidates`` equal in every row: columns with the same count, min, max, mean and std
     bits and the same sample values (identical columns always have them), confirmed value by value."""
-    groups: dict[bytes, list[int]] = {}
+    by_stats: dict[bytes, list[int]] = {}
     for j in candidates:
         stats = np.array([result.n_present[j], result.min[j], result.max[j], result.mean[j], result.std[j]], dtype=np.float64)
-        sampled = np.nan_to_num(result.sample[:, j] + 0.0, nan=np.inf)  # -0.0 as 0.0, every missing alike
-        key = np.nan_to_num(stats + 0.0, nan=np.inf).tobytes() + hashlib.blake2b(sampled.tobytes(), digest_size=16).digest()
-        groups.setdefault(key, []).append(j)
+        by_stats.setdefault(np.nan_to_num(stats + 0.0, nan=np.inf).tobytes(), []).append(j)
+    groups: dict[tuple[bytes, bytes], list[int]] = {}
+    for key, members in by_stats.items():
+        for j in members if len(members) > 1 else ():  # the sample is hashed only where the statistics tie
+            sampled = np.nan_to_num(result.sample[:, j] + 0.0, nan=np.inf)  # -0.0 as 0.0, every missing alike
+            groups.setdefault((key, hashlib.blake2b(sampled.tobytes(), digest_size=16).digest()), []).append(j)
     candidate_groups = [g for g in groups.values() if len(g) > 1]
     if not candidate_groups:
         return []

@@ -238,8 +238,9 @@ class Scanner:
         order = np.argsort(hashes, kind="stable")[:target]
         sample = np.empty((order.size, p), order="F")  # column-major: the passes and statistics read columns
         for j in range(p):
-            column = np.concatenate([batch[j] for batch in values])[order]
-            sample[:, j] = np.where(np.isfinite(column), column, np.nan)
+            column = values[0][j] if len(values) == 1 else np.concatenate([batch[j] for batch in values])
+            np.take(column, order, out=sample[:, j])
+            sample[~np.isfinite(sample[:, j]), j] = np.nan
         return ScanResult(rows_seen, n_present, vmin, vmax, mean, std, sample, rounds)
 
 
@@ -285,7 +286,8 @@ def _combine(part: _Partial, table: pa.Table, p: int) -> None:
 
 def _sample_rows(column: pa.ChunkedArray, p: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """Hashes and per-column values of the rows in a result's ``sample`` lists (every row group's)."""
-    structs = pa.concat_arrays([chunk.flatten() for chunk in column.chunks]) if column.num_chunks else None
+    parts = [chunk.flatten() for chunk in column.chunks]  # flatten() honours offsets and null lists
+    structs = parts[0] if len(parts) == 1 else pa.concat_arrays(parts) if parts else None  # (a copy)
     if structs is None or len(structs) == 0:
         return np.empty(0, dtype=np.uint64), [np.empty(0) for _ in range(p)]
     fields = dict(zip([f.name for f in structs.type], structs.flatten()))  # flatten() honours offsets
