@@ -1,8 +1,9 @@
 """Statistics of the row sample: quantiles, winsorized variance and distinct counts, from one sort.
 
 The sample is a (rows x columns) float64 array with every missing value as NaN; column-major
-(Fortran-ordered) samples are the fast case. Columns go in blocks of about a million values (small temporaries, no page faults on fresh memory)
-to a pool of threads (NumPy's sort releases the GIL).
+(Fortran-ordered) samples are the fast case. Columns go to a pool of threads (NumPy's sort releases the
+GIL) in blocks of about a million values, whose temporaries the allocator reuses: blocks as large as a
+thread's share of a wide sample page-faulted on fresh memory for most of their time.
 """
 
 from __future__ import annotations
