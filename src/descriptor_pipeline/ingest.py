@@ -86,7 +86,9 @@ def duplicate_groups(schema: InputSchema, result: ScanResult, candidates: list[i
         by_stats.setdefault(np.nan_to_num(stats + 0.0, nan=np.inf).tobytes(), []).append(j)
     groups: dict[tuple[bytes, bytes], list[int]] = {}
     for key, members in by_stats.items():
-        for j in members if len(members) > 1 else ():  # the sample is hashed only where the statistics tie
+        if len(members) == 1:  # the sample is hashed only where the statistics tie
+            continue
+        for j in members:
             sampled = np.nan_to_num(result.sample[:, j] + 0.0, nan=np.inf)  # -0.0 as 0.0, every missing alike
             groups.setdefault((key, hashlib.blake2b(sampled.tobytes(), digest_size=16).digest()), []).append(j)
     candidate_groups = [g for g in groups.values() if len(g) > 1]

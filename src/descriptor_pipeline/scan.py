@@ -47,6 +47,16 @@ def _literal(value: float) -> str:
     return f"{float(value)!r}::DOUBLE"
 
 
+def _read_parquet(files: Sequence[str]) -> str:
+    return "read_parquet([" + ", ".join(sql_string(f) for f in files) + "])"
+
+
+def _as_double(name: str, masked: bool = False) -> str:
+    """SQL for column ``name`` as DOUBLE; ``masked``: NULL where the value is NaN or +-inf."""
+    x = f"CAST({quote(name)} AS DOUBLE)"
+    return f"CASE WHEN isfinite({x}) THEN {x} END" if masked else x
+
+
 @dataclass
 class ScanResult:
     """Per-column results of the full scan (input order) and the row sample."""
@@ -140,14 +150,10 @@ class Scanner:
     # ---- SQL -------------------------------------------------------------------------------------
 
     def _query(self, batch: list[int], plan: _Plan, threshold: int | None) -> str:
-        files = [self.files[i] for i in batch]
-        file_list = "[" + ", ".join(sql_string(f) for f in files) + "]"
-        cols = []
-        for k, j in enumerate(plan.columns):
-            x = f"CAST({quote(self.names[j])} AS DOUBLE)"
-            cols.append(f"CASE WHEN isfinite({x}) THEN {x} END AS x{k}" if plan.masked else f"{x} AS x{k}")
+        cols = [f"{_as_double(self.names[j], plan.masked)} AS x{k}" for k, j in enumerate(plan.columns)]
         inner = (f"SELECT {', '.join(cols)}, file_index AS fi, file_row_number AS rn, "
-                 f"{_row_group_expr([self.bounds[i] for i in batch])} AS rg FROM read_parquet({file_list})")
+                 f"{_row_group_expr([self.bounds[i] for i in batch])} AS rg "
+                 f"FROM {_read_parquet([self.files[i] for i in batch])}")
         derived = ["*"]
         if threshold is not None:
             ordered = ", ".join(f"x{k}" for k in self.hash_order)
@@ -175,7 +181,7 @@ class Scanner:
         values: list[list[np.ndarray]] = []  # per batch, per column
         progress = Progress(what, self.n_rows, "rows")
         for b, batch in enumerate(self.batches, start=1):
-            table = self._execute(batch, self._query(batch, plan, threshold))
+            table = fetch([self.files[i] for i in batch], self.names, self._query(batch, plan, threshold), self.threads)
             rows += int(np.sum(table.column("rows").to_numpy()))
             _combine(part, table, p)
             if threshold is not None:
@@ -189,9 +195,6 @@ class Scanner:
         progress.finish()
         h = np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
         return part, rows, h, values
-
-    def _execute(self, batch: list[int], query: str) -> pa.Table:
-        return fetch([self.files[i] for i in batch], self.names, query, self.threads)
 
     # ---- the scan ---------------------------------------------------------------------------------
 
@@ -287,10 +290,10 @@ def _combine(part: _Partial, table: pa.Table, p: int) -> None:
 def _sample_rows(column: pa.ChunkedArray, p: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """Hashes and per-column values of the rows in a result's ``sample`` lists (every row group's)."""
     parts = [chunk.flatten() for chunk in column.chunks]  # flatten() honours offsets and null lists
-    structs = parts[0] if len(parts) == 1 else pa.concat_arrays(parts) if parts else None  # (a copy)
-    if structs is None or len(structs) == 0:
+    if sum(map(len, parts)) == 0:
         return np.empty(0, dtype=np.uint64), [np.empty(0) for _ in range(p)]
-    fields = dict(zip([f.name for f in structs.type], structs.flatten()))  # flatten() honours offsets
+    structs = parts[0] if len(parts) == 1 else pa.concat_arrays(parts)  # concat_arrays copies: only when needed
+    fields = dict(zip([f.name for f in structs.type], structs.flatten()))
     hashes = fields["rh"].to_numpy(zero_copy_only=False).astype(np.uint64)
     return hashes, [_floats(fields[f"x{k}"]) for k in range(p)]
 
@@ -332,13 +335,9 @@ def equal_columns(files: Sequence[str], names: Sequence[str], groups: list[list[
     while pending:
         used = sorted({j for g in pending for j in g})
         slot = {j: k for k, j in enumerate(used)}
-        cols = []
-        for k, j in enumerate(used):
-            x = f"CAST({quote(names[j])} AS DOUBLE)"
-            cols.append(f"CASE WHEN isfinite({x}) THEN {x} END AS y{k}")
+        cols = [f"{_as_double(names[j], masked=True)} AS y{k}" for k, j in enumerate(used)]
         tests = [f"bool_and(y{slot[g[0]]} IS NOT DISTINCT FROM y{slot[j]})" for g in pending for j in g[1:]]
-        file_list = "[" + ", ".join(sql_string(f) for f in files) + "]"
-        query = f"SELECT {', '.join(tests)} FROM (SELECT {', '.join(cols)} FROM read_parquet({file_list}))"
+        query = f"SELECT {', '.join(tests)} FROM (SELECT {', '.join(cols)} FROM {_read_parquet(files)})"
         result = fetch(files, [names[j] for j in used], query, threads)
         flags = iter(column[0].as_py() for column in result.columns)
         rest = []
@@ -360,7 +359,7 @@ def fetch(files: Sequence[str], names: Sequence[str], query: str, threads: int) 
         return con.sql(query).to_arrow_table()
     except (duckdb.Error, pa.ArrowException, OSError) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        select = ", ".join(f"CAST({quote(n)} AS DOUBLE)" for n in names)
+        select = ", ".join(_as_double(n) for n in names)
         culprit = unreadable_file(files, select, first)
         raise PipelineError(f"{culprit}: DuckDB could not read the input ({first}); check every file in 'input'") from None
     finally:
@@ -376,7 +375,7 @@ def unreadable_file(files: Sequence[str], select: str, message: str) -> str:
     try:
         for f in files:
             try:
-                for _ in con.sql(f"SELECT {select} FROM read_parquet({sql_string(f)})").to_arrow_reader(65536):
+                for _ in con.sql(f"SELECT {select} FROM {_read_parquet([f])}").to_arrow_reader(65536):
                     pass
             except (duckdb.Error, pa.ArrowException, OSError):
                 return f
