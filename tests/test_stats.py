@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import inspect_inputs
+from descriptor_pipeline.ingest import source
 from descriptor_pipeline.scan import Scanner, ScanResult, equal_columns
 from descriptor_pipeline import stats
 from descriptor_pipeline.stats import distinct_counts, sample_quantiles, sample_statistics, winsorized_variance
@@ -77,7 +78,7 @@ def write_matrix(folder, x: np.ndarray, n_files: int = 3, row_group_size: int = 
 
 def scan_files(files: list[str], chunk_rows: int = 0, threads: int = 1, seed: int = 0, sample_rows: int = 0) -> ScanResult:
     schema = inspect_inputs(files)
-    scanner = Scanner(schema.files, schema.descriptors, schema.row_group_rows, seed=seed, sample_rows=sample_rows,
+    scanner = Scanner(source(schema), schema.descriptors, schema.row_group_rows, seed=seed, sample_rows=sample_rows,
                       chunk_rows=chunk_rows, threads=threads)
     return scanner.run()
 
@@ -179,10 +180,11 @@ def test_equal_columns_only_for_columns_equal_in_every_row(tmp_path):
                          zero, neg_zero])
     files = write_matrix(tmp_path, x, n_files=3, row_group_size=8)
     names = [f"c{j}" for j in range(x.shape[1])]
-    groups = equal_columns(files, names, [list(range(x.shape[1]))])
+    src = source(inspect_inputs(files))
+    groups = equal_columns(src, names, [list(range(x.shape[1]))])
     # +inf is missing, like NaN; -0.0 equals 0.0; every other column differs from the rest in some row
     assert sorted(map(sorted, groups)) == [[0, 1, 5], [6, 7]]
-    assert equal_columns(files, names, [[2, 3], [4]]) == []
+    assert equal_columns(src, names, [[2, 3], [4]]) == []
 
 
 def test_scan_moments_of_a_large_mean(tmp_path):
@@ -198,11 +200,36 @@ def test_scan_moments_of_a_large_mean(tmp_path):
         assert res.std[j] == pytest.approx(std, rel=1e-12)
 
 
-def test_scan_refuses_a_column_named_like_a_duckdb_virtual_column(tmp_path):
-    path = tmp_path / "x.parquet"
-    pq.write_table(pa.table({"a": [1.0, 2.0], "file_row_number": [0.0, 1.0]}), path)
-    with pytest.raises(PipelineError, match=r"x\.parquet: column 'file_row_number' has the name of a DuckDB virtual column"):
-        inspect_inputs([str(path)])
+CASE_AND_VIRTUAL = ["naRing", "nARing", "NARING", "file_row_number", "file_index", "rh", "x0", "c1", "fi"]
+
+
+def test_scan_reads_every_column_exactly_whatever_its_case_or_the_file_order(tmp_path):
+    # DuckDB matches names without regard to case and maps later files' columns to the first file's by
+    # name; the scan addresses columns by position, so each of these keeps its own values, also in files
+    # whose columns come in another order, and the names of DuckDB's virtual columns are ordinary columns
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(90, len(CASE_AND_VIRTUAL))) + np.arange(len(CASE_AND_VIRTUAL)) * 10
+    x[rng.random(x.shape) < 0.1] = np.nan
+    orders = [list(range(len(CASE_AND_VIRTUAL))), [8, 1, 0, 2, 4, 3, 7, 6, 5], [1, 0, 2, 3, 4, 5, 6, 7, 8]]
+    files = []
+    for i, (lo, hi) in enumerate([(0, 30), (30, 50), (50, 90)]):
+        path = tmp_path / f"part-{i}.parquet"
+        pq.write_table(pa.table({CASE_AND_VIRTUAL[j]: x[lo:hi, j] for j in orders[i]}), path, row_group_size=16)
+        files.append(str(path))
+    schema = inspect_inputs(files)
+    res = Scanner(source(schema), schema.descriptors, schema.row_group_rows, seed=0, sample_rows=0).run()
+    assert schema.descriptors == CASE_AND_VIRTUAL
+    for j, name in enumerate(CASE_AND_VIRTUAL):
+        mean, std, _ = exact_moments(x[:, j])
+        assert res.n_present[j] == np.isfinite(x[:, j]).sum(), name
+        assert res.mean[j] == pytest.approx(mean, rel=1e-13), name
+        assert res.std[j] == pytest.approx(std, rel=1e-12), name
+        assert (res.min[j], res.max[j]) == (np.nanmin(x[:, j]), np.nanmax(x[:, j])), name
+    # sample_rows=0 samples every row: each sample column holds its own column's values
+    np.testing.assert_array_equal(np.sort(np.nan_to_num(res.sample, nan=np.inf), axis=0),
+                                  np.sort(np.nan_to_num(x, nan=np.inf), axis=0))
+    # a column equal to another only under a case-blind name lookup is not a duplicate of it
+    assert equal_columns(source(schema), schema.descriptors, [[0, 1, 2]]) == []
 
 
 def test_sample_quantiles_match_pandas_linear_quantiles():

@@ -19,7 +19,7 @@ from descriptor_pipeline import io
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import InputSchema, check_named_columns, inspect_inputs
 from descriptor_pipeline.logs import LOG
-from descriptor_pipeline.scan import Scanner, ScanResult, equal_columns
+from descriptor_pipeline.scan import Scanner, ScanResult, Source, equal_columns
 from descriptor_pipeline.stats import sample_statistics
 
 
@@ -51,6 +51,11 @@ class IngestSettings:
         )
 
 
+def source(schema: InputSchema) -> Source:
+    """The input files, their columns addressed by position (see :class:`descriptor_pipeline.scan.Source`)."""
+    return Source(tuple(schema.files), tuple(tuple(c) for c in schema.file_columns))
+
+
 def scan(
     schema: InputSchema,
     settings: IngestSettings,
@@ -61,7 +66,7 @@ def scan(
 
     ``on_batch(batches_done, rows_done)`` is called after each aggregate query (memory tests).
     """
-    scanner = Scanner(schema.files, schema.descriptors, schema.row_group_rows, seed=settings.seed,
+    scanner = Scanner(source(schema), schema.descriptors, schema.row_group_rows, seed=settings.seed,
                       sample_rows=settings.sample_rows, chunk_rows=settings.chunk_rows, threads=threads,
                       on_batch=on_batch)
     LOG.info("ingest: scanning %d rows in %d DuckDB quer%s on %d thread%s", schema.n_rows, len(scanner.batches),
@@ -94,7 +99,7 @@ def duplicate_groups(schema: InputSchema, result: ScanResult, candidates: list[i
     candidate_groups = [g for g in groups.values() if len(g) > 1]
     if not candidate_groups:
         return []
-    confirmed = equal_columns(schema.files, schema.descriptors, candidate_groups, threads)
+    confirmed = equal_columns(source(schema), schema.descriptors, candidate_groups, threads)
     LOG.info("ingest: %d candidate groups of exact duplicates (%d columns), %d confirmed",
              len(candidate_groups), sum(map(len, candidate_groups)), len(confirmed))
     return confirmed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -14,7 +15,11 @@ import pyarrow.parquet as pq
 from descriptor_pipeline.errors import PipelineError
 
 
-RESERVED_COLUMNS = ("file_index", "file_row_number")  # DuckDB's virtual columns; a file column would hide them
+PANDAS_INDEX = re.compile(r"__index_level_\d+__")  # the name pandas gives an unnamed index it writes to Parquet
+# Characters a name cannot hold: control characters (tab, newline, NUL, ...) and the line and paragraph
+# separators, because final_descriptors.txt and the survivor lists hold one name per line and
+# alternatives.tsv one name per tab-separated field.
+_LINE_BREAKING = {"Cc", "Zl", "Zp"}
 
 
 def expand_inputs(patterns: str | Sequence[str]) -> list[str]:
@@ -71,6 +76,7 @@ class InputSchema:
     non_numeric: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     row_group_rows: list[list[int]] = field(default_factory=list)  # per file, rows of each row group
+    file_columns: list[list[str]] = field(default_factory=list)  # per file, every column in that file's order
 
 
 def _read_schema(path: str) -> tuple[pa.Schema, list[int]]:
@@ -84,6 +90,28 @@ def _read_schema(path: str) -> tuple[pa.Schema, list[int]]:
     return meta.schema.to_arrow_schema(), [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
 
 
+def check_name(path: str, name: str, exclude: Sequence[re.Pattern[str]] = ()) -> None:
+    """Refuse a column name that the outputs could not carry exactly, or that is not a descriptor's;
+    an excluded column is never refused (``exclude_columns`` is the way past)."""
+    if any(p.fullmatch(name) for p in exclude):
+        return
+    if name == "":
+        raise PipelineError(
+            f"{path}: a column has an empty name; name it in the input files, or exclude it with 'exclude_columns': ['']"
+        )
+    bad = next((c for c in name if unicodedata.category(c) in _LINE_BREAKING), None)
+    if bad is not None:
+        raise PipelineError(
+            f"{path}: column {name!r} holds the control or line-break character {bad!r}, which the one-name-per-line "
+            "and tab-separated outputs cannot carry; rename the column in the input files, or exclude it"
+        )
+    if PANDAS_INDEX.fullmatch(name):
+        raise PipelineError(
+            f"{path}: column {name!r} is a pandas index written into the file, not a descriptor; write the file "
+            f"with to_parquet(index=False), or add {name!r} to 'exclude_columns'"
+        )
+
+
 def inspect_inputs(files: Sequence[str], exclude_columns: Sequence[str] = ()) -> InputSchema:
     """Read every file's footer (no data) and check that the files agree on the descriptor columns."""
     patterns = compile_patterns(exclude_columns)
@@ -91,21 +119,19 @@ def inspect_inputs(files: Sequence[str], exclude_columns: Sequence[str] = ()) ->
     n_rows = 0
     reference: dict[str, str] = {}
     row_group_rows: list[list[int]] = []
+    file_columns: list[list[str]] = []
     for path in files:
         schema, groups = _read_schema(path)
         n_rows += sum(groups)
         row_group_rows.append(groups)
         names = schema.names
+        file_columns.append(list(names))
         seen: set[str] = set()
         for name in names:
             if name in seen:
                 raise PipelineError(f"{path}: column {name!r} appears more than once; give every column a unique name")
             seen.add(name)
-            if name in RESERVED_COLUMNS:
-                raise PipelineError(
-                    f"{path}: column {name!r} has the name of a DuckDB virtual column that the scan uses to number rows; "
-                    "rename it in the input files"
-                )
+            check_name(path, name, patterns)
         types = {name: str(schema.field(name).type) for name in names}
         if first_schema is None:
             first_schema = schema
@@ -148,6 +174,7 @@ def inspect_inputs(files: Sequence[str], exclude_columns: Sequence[str] = ()) ->
         non_numeric=non_numeric,
         excluded=excluded,
         row_group_rows=row_group_rows,
+        file_columns=file_columns,
     )
 
 

@@ -35,10 +35,6 @@ OFFSET_LIMIT = 1e3  # |mean| / std above which a column is read again, shifted b
 _SEED_SALT = 0x5DEECE66D
 
 
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -47,14 +43,50 @@ def _literal(value: float) -> str:
     return f"{float(value)!r}::DOUBLE"
 
 
-def _read_parquet(files: Sequence[str]) -> str:
-    return "read_parquet([" + ", ".join(sql_string(f) for f in files) + "])"
-
-
-def _as_double(name: str, masked: bool = False) -> str:
-    """SQL for column ``name`` as DOUBLE; ``masked``: NULL where the value is NaN or +-inf."""
-    x = f"CAST({quote(name)} AS DOUBLE)"
+def _as_double(ref: str, masked: bool = False) -> str:
+    """SQL for the column referred to as ``ref`` as DOUBLE; ``masked``: NULL where the value is NaN or +-inf."""
+    x = f"CAST({ref} AS DOUBLE)"
     return f"CASE WHEN isfinite({x}) THEN {x} END" if masked else x
+
+
+@dataclass(frozen=True)
+class Source:
+    """The input files, with every column addressed by its position, never by its name.
+
+    DuckDB matches identifiers without regard to case (``nARing`` finds ``naRing``) and matches the
+    columns of later files to the first file's by such names, so no input name ever reaches SQL: each
+    file's columns are renamed by position (``AS t(c0, c1, ...)``) to ``c<k>``, k being the column's
+    position in the first file, and consecutive files with the same column order share one
+    ``read_parquet``. Hive partitioning is off, so a path such as ``year=2024/`` adds no column.
+    """
+
+    files: tuple[str, ...]
+    columns: tuple[tuple[str, ...], ...]  # per file, every column name in file order
+
+    def ref(self, name: str) -> str:
+        """The SQL name of input column ``name`` (its position in the first file)."""
+        return f"c{self.columns[0].index(name)}"
+
+    def refs(self, names: Sequence[str]) -> list[str]:
+        position = {name: k for k, name in enumerate(self.columns[0])}
+        return [f"c{position[name]}" for name in names]
+
+    def select(self, batch: Sequence[int], exprs: Sequence[str], numbered: bool = False) -> str:
+        """SQL selecting ``exprs`` (over the ``c<k>`` names) from the files ``batch``, in order; with
+        ``numbered``, also ``fi`` (the file's place in ``batch``) and ``rn`` (the row in its file)."""
+        extra = ", file_index + {start} AS fi, file_row_number AS rn" if numbered else ""
+        parts = []
+        start = 0
+        while start < len(batch):
+            stop = start + 1
+            while stop < len(batch) and self.columns[batch[stop]] == self.columns[batch[start]]:
+                stop += 1
+            aliases = ", ".join(self.refs(self.columns[batch[start]]))
+            files = ", ".join(sql_string(self.files[i]) for i in batch[start:stop])
+            parts.append(f"SELECT {', '.join(exprs)}{extra.format(start=start)} "
+                         f"FROM read_parquet([{files}], hive_partitioning = false) AS t({aliases})")
+            start = stop
+        return parts[0] if len(parts) == 1 else " UNION ALL ".join(f"({part})" for part in parts)
 
 
 @dataclass
@@ -132,16 +164,17 @@ def batches(files: Sequence[str], file_rows: Sequence[int], n_columns: int, chun
 class Scanner:
     """Runs the aggregate rounds over the input and combines their per-row-group results."""
 
-    def __init__(self, files: Sequence[str], names: Sequence[str], row_group_rows: Sequence[Sequence[int]], seed: int,
+    def __init__(self, source: Source, names: Sequence[str], row_group_rows: Sequence[Sequence[int]], seed: int,
                  sample_rows: int, chunk_rows: int = 0, threads: int = 1,
                  on_batch: Callable[[int, int], None] | None = None) -> None:
         file_rows = [int(sum(sizes)) for sizes in row_group_rows]
-        self.files, self.names, self.file_rows = list(files), list(names), file_rows
+        self.source, self.names, self.file_rows = source, list(names), file_rows
+        self.refs = source.refs(names)
         self.n_rows = int(sum(file_rows))
         self.sample_rows = sample_rows
         self.threads = max(1, threads)
         self.on_batch = on_batch
-        self.batches = batches(files, file_rows, len(names), chunk_rows)
+        self.batches = batches(source.files, file_rows, len(names), chunk_rows)
         self.bounds = row_group_bounds(row_group_rows)
         self.seed_key = (seed ^ _SEED_SALT) & (2**64 - 1)
         # The row hash reads the columns in name order, so it does not depend on their order in the files.
@@ -150,10 +183,9 @@ class Scanner:
     # ---- SQL -------------------------------------------------------------------------------------
 
     def _query(self, batch: list[int], plan: _Plan, threshold: int | None) -> str:
-        cols = [f"{_as_double(self.names[j], plan.masked)} AS x{k}" for k, j in enumerate(plan.columns)]
-        inner = (f"SELECT {', '.join(cols)}, file_index AS fi, file_row_number AS rn, "
-                 f"{_row_group_expr([self.bounds[i] for i in batch])} AS rg "
-                 f"FROM {_read_parquet([self.files[i] for i in batch])}")
+        cols = [f"{_as_double(self.refs[j], plan.masked)} AS x{k}" for k, j in enumerate(plan.columns)]
+        inner = (f"SELECT *, {_row_group_expr([self.bounds[i] for i in batch])} AS rg "
+                 f"FROM ({self.source.select(batch, cols, numbered=True)})")
         derived = ["*"]
         if threshold is not None:
             ordered = ", ".join(f"x{k}" for k in self.hash_order)
@@ -181,7 +213,7 @@ class Scanner:
         values: list[list[np.ndarray]] = []  # per batch, per column
         progress = Progress(what, self.n_rows, "rows")
         for b, batch in enumerate(self.batches, start=1):
-            table = fetch([self.files[i] for i in batch], self.names, self._query(batch, plan, threshold), self.threads)
+            table = fetch(self.source, batch, self._query(batch, plan, threshold), self.threads)
             rows += int(np.sum(table.column("rows").to_numpy()))
             _combine(part, table, p)
             if threshold is not None:
@@ -327,7 +359,7 @@ def _next_plan(columns: np.ndarray, vmin: np.ndarray, vmax: np.ndarray, mean: np
     return _Plan(columns, masked=True, scale=scale, shift=shift)
 
 
-def equal_columns(files: Sequence[str], names: Sequence[str], groups: list[list[int]], threads: int = 1) -> list[list[int]]:
+def equal_columns(source: Source, names: Sequence[str], groups: list[list[int]], threads: int = 1) -> list[list[int]]:
     """Split candidate groups of columns into groups of columns equal in every row (missing equal to
     missing, -0.0 to 0.0), comparing values in DuckDB over only the candidates."""
     confirmed: list[list[int]] = []
@@ -335,10 +367,12 @@ def equal_columns(files: Sequence[str], names: Sequence[str], groups: list[list[
     while pending:
         used = sorted({j for g in pending for j in g})
         slot = {j: k for k, j in enumerate(used)}
-        cols = [f"{_as_double(names[j], masked=True)} AS y{k}" for k, j in enumerate(used)]
+        refs = source.refs([names[j] for j in used])
+        cols = [f"{_as_double(ref, masked=True)} AS y{k}" for k, ref in enumerate(refs)]
         tests = [f"bool_and(y{slot[g[0]]} IS NOT DISTINCT FROM y{slot[j]})" for g in pending for j in g[1:]]
-        query = f"SELECT {', '.join(tests)} FROM (SELECT {', '.join(cols)} FROM {_read_parquet(files)})"
-        result = fetch(files, [names[j] for j in used], query, threads)
+        every = list(range(len(source.files)))
+        query = f"SELECT {', '.join(tests)} FROM ({source.select(every, cols)})"
+        result = fetch(source, every, query, threads)
         flags = iter(column[0].as_py() for column in result.columns)
         rest = []
         for g in pending:
@@ -352,33 +386,33 @@ def equal_columns(files: Sequence[str], names: Sequence[str], groups: list[list[
     return confirmed
 
 
-def fetch(files: Sequence[str], names: Sequence[str], query: str, threads: int) -> pa.Table:
-    """Run ``query`` over ``files`` on its own connection; a read error names the input file it met."""
+def fetch(source: Source, batch: Sequence[int], query: str, threads: int) -> pa.Table:
+    """Run ``query`` over the files ``batch`` on its own connection; a read error names the input file it met."""
     con = duckdb.connect(config={"threads": max(1, threads)})
     try:
         return con.sql(query).to_arrow_table()
     except (duckdb.Error, pa.ArrowException, OSError) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        select = ", ".join(_as_double(n) for n in names)
-        culprit = unreadable_file(files, select, first)
+        culprit = unreadable_file(source, batch, first)
         raise PipelineError(f"{culprit}: DuckDB could not read the input ({first}); check every file in 'input'") from None
     finally:
         con.close()
 
 
-def unreadable_file(files: Sequence[str], select: str, message: str) -> str:
+def unreadable_file(source: Source, batch: Sequence[int], message: str) -> str:
     """The input file a failed query choked on: the one DuckDB's message names, else the first that fails alone."""
+    files = [source.files[i] for i in batch]
     named = [f for f in files if f in message]
     if named:
         return max(named, key=len)
     con = duckdb.connect(config={"threads": 1})
     try:
-        for f in files:
+        for i in batch:
             try:
-                for _ in con.sql(f"SELECT {select} FROM {_read_parquet([f])}").to_arrow_reader(65536):
+                for _ in con.sql(source.select([i], ["*"])).to_arrow_reader(65536):
                     pass
             except (duckdb.Error, pa.ArrowException, OSError):
-                return f
+                return source.files[i]
     finally:
         con.close()
     return files[0]
