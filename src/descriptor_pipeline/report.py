@@ -8,6 +8,7 @@ benchmark figure, which shows measured times and memory.
 from __future__ import annotations
 
 import html
+import warnings
 import platform
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -51,14 +52,24 @@ PACKAGES = (
 )
 
 
+LABEL_CHARS = 60  # longer names are drawn shortened in the middle; the JSON and TSV hold them whole
+
+
 def label(name: str) -> str:
-    """A descriptor name as drawn: control characters (not allowed in SVG text) shown as escapes."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
+    """A descriptor name as drawn: characters that SVG text cannot hold shown as escapes, and a name
+    longer than LABEL_CHARS shortened in the middle (its start and its end, where names differ)."""
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 16] + "\u2026" + text[-15:]
 
 
 def save_svg(fig: Figure, path: str | Path) -> None:
-    """Write ``fig`` as SVG without a date (atomically) and close it."""
-    with io.atomic_path(path) as tmp:
+    """Write ``fig`` as SVG without a date (atomically) and close it.
+
+    Text stays text, so the viewer's browser draws it with its own fonts; matplotlib only measures it,
+    and its warning about a character its font lacks (Korean, say) is not the viewer's problem.
+    """
+    with io.atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
         fig.savefig(tmp, format="svg", metadata={"Date": None}, bbox_inches="tight")
     plt.close(fig)
 
@@ -140,12 +151,14 @@ def top_descriptors_figure(rows: Sequence[tuple[str, dict[str, int]]], passes: S
         _empty(ax, "no survivor stands for another descriptor")
     else:
         names = [label(name) for name, _ in rows][::-1]
+        ys = list(range(len(names)))  # by position: two names may be drawn alike, their bars stay apart
         left = [0] * len(names)
         for stage in ["ingest", *passes]:
             widths = [per_pass.get(stage, 0) for _, per_pass in rows][::-1]
             if any(widths):
-                ax.barh(names, widths, left=left, color=PASS_COLORS.get(stage, "#7f7f7f"), label=stage)
+                ax.barh(ys, widths, left=left, color=PASS_COLORS.get(stage, "#7f7f7f"), label=stage)
                 left = [a + b for a, b in zip(left, widths)]
+        ax.set_yticks(ys, names)
         ax.set_xlabel("descriptors it stands for (alternatives), by the stage that merged them")
         ax.legend(loc="lower right", frameon=False)
     ax.set_title(f"Top {len(rows)} survivors by number of alternatives")
