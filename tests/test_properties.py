@@ -14,12 +14,15 @@ from importlib import resources
 
 import jsonschema
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
+import pytest
 from hypothesis import strategies as st
 
 from descriptor_pipeline.dependence import all_pairs
+from descriptor_pipeline.io import read_lines
 from descriptor_pipeline.ingest import IngestSettings, run_ingest
 from descriptor_pipeline.lineage import create_cluster_structure
 from descriptor_pipeline.passes import PASSES, make_measure, read_sample, run_pass
@@ -66,23 +69,21 @@ def similarity_matrix(sample: str, names: list[str], pass_name: str, config: dic
     return {frozenset((names[i], names[j])): s for i, j, s in zip(result.i, result.j, result.similarity)}
 
 
-@settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    table=tables(),
-    thresholds=st.tuples(st.sampled_from([0.5, 0.8, 0.95]), st.sampled_from([0.3, 0.6, 0.8]), st.sampled_from([0.5, 0.8, 0.9])),
-    n_files=st.integers(1, 3),
-)
-def test_chain_invariants(tmp_path_factory, table, thresholds, n_files: int) -> None:
-    cols, keep = table
-    d = tmp_path_factory.mktemp("chain")
+def write_files(d, cols: dict[str, np.ndarray], n_files: int) -> list[str]:
+    """The columns (NaN as null) split over ``n_files`` Parquet files in ``d``."""
     names = list(cols)
     n = len(next(iter(cols.values())))
     data = pa.table({name: pa.array(cols[name], mask=np.isnan(cols[name])) for name in names})
+    cuts = np.linspace(0, n, n_files + 1).astype(int)
     files = []
-    for f, (lo, hi) in enumerate(zip(np.linspace(0, n, n_files + 1).astype(int)[:-1], np.linspace(0, n, n_files + 1).astype(int)[1:])):
+    for f, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:])):
         files.append(str(d / f"part-{f}.parquet"))
         pq.write_table(data.slice(lo, hi - lo), files[-1])
-    config = {
+    return files
+
+
+def chain_config(thresholds: tuple[float, float, float], keep: list[str]) -> dict:
+    return {
         "seed": 5, "sample_rows": 0, "keep": keep, "prefer": [], "exclude_columns": [], "backend": "numpy",
         "dtype": "float64", "block_memory_mb": 1,
         "ingest": {"max_missing_ratio": 0.5, "min_robust_variance": 1e-10, "chunk_rows": 0},
@@ -92,21 +93,58 @@ def test_chain_invariants(tmp_path_factory, table, thresholds, n_files: int) -> 
             "rdc": {"threshold": thresholds[2], "k": 10, "s": 1 / 6, "max_rows": 0},
         },
     }
-    results = d / "results"
+
+
+def run_ingest_into(files: list[str], config: dict, results) -> None:
     ingest = results / "ingest"
     ingest.mkdir(parents=True)
     run_ingest(files, IngestSettings.from_config(config), str(ingest / "column_stats.parquet"), str(ingest / "survivors.txt"),
                str(ingest / "sample.parquet"), str(ingest / "summary.json"))
-    survivors_in = ingest / "survivors.txt"
+
+
+def run_pass_into(pass_name: str, config: dict, results, survivors_in) -> None:
+    ingest, out = results / "ingest", results / pass_name
+    out.mkdir()
+    run_pass(pass_name, config, str(ingest / "sample.parquet"), str(survivors_in), str(ingest / "column_stats.parquet"),
+             str(out / "clusters.parquet"), str(out / "edges.parquet"), str(out / "survivors.txt"), str(out / "summary.json"))
+
+
+def finish_chain(results) -> dict:
+    """The final list and the cluster report, validated against its schema."""
+    write_final_list(str(results / PASSES[-1] / "survivors.txt"), str(results / "final_descriptors.txt"))
+    report = create_cluster_structure(output_dir=results)
+    jsonschema.validate(report, SCHEMA)
+    return report
+
+
+def assert_each_column_once(report: dict, names: list[str]) -> None:
+    """Conservation: every input column exactly once, as a survivor, an alternative or dropped."""
+    seen = list(report["descriptors"]) + list(report["dropped"])
+    for entry in report["descriptors"].values():
+        seen += entry["alternative_descriptors"]
+    assert sorted(seen) == sorted(names)
+
+
+@settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    table=tables(),
+    thresholds=st.tuples(st.sampled_from([0.5, 0.8, 0.95]), st.sampled_from([0.3, 0.6, 0.8]), st.sampled_from([0.5, 0.8, 0.9])),
+    n_files=st.integers(1, 3),
+)
+def test_chain_invariants(tmp_path_factory, table, thresholds, n_files: int) -> None:
+    cols, keep = table
+    names = list(cols)
+    config = chain_config(thresholds, keep)
+    results = tmp_path_factory.mktemp("chain") / "results"
+    run_ingest_into(write_files(results.parent, cols, n_files), config, results)
+    survivors_in = results / "ingest" / "survivors.txt"
     for pass_name in PASSES:
+        run_pass_into(pass_name, config, results, survivors_in)
         out = results / pass_name
-        out.mkdir()
-        run_pass(pass_name, config, str(ingest / "sample.parquet"), str(survivors_in), str(ingest / "column_stats.parquet"),
-                 str(out / "clusters.parquet"), str(out / "edges.parquet"), str(out / "survivors.txt"), str(out / "summary.json"))
         names_in = sorted(survivors_in.read_text().split())
         survivors = set((out / "survivors.txt").read_text().split())
         threshold = config["passes"][pass_name]["threshold"]
-        sim = similarity_matrix(str(ingest / "sample.parquet"), names_in, pass_name, config)
+        sim = similarity_matrix(str(results / "ingest" / "sample.parquet"), names_in, pass_name, config)
         clusters = pq.read_table(out / "clusters.parquet").to_pydict()
         assert sorted(clusters["descriptor"]) == names_in
         for name, rep in zip(clusters["descriptor"], clusters["representative"]):
@@ -120,11 +158,69 @@ def test_chain_invariants(tmp_path_factory, table, thresholds, n_files: int) -> 
         assert set(keep) & set(names_in) <= survivors
         survivors_in = out / "survivors.txt"
 
-    write_final_list(str(survivors_in), str(results / "final_descriptors.txt"))
-    report = create_cluster_structure(output_dir=results)
-    jsonschema.validate(report, SCHEMA)
-    seen = list(report["descriptors"]) + list(report["dropped"])
-    for entry in report["descriptors"].values():
-        seen += entry["alternative_descriptors"]
-    assert sorted(seen) == sorted(names)  # conservation: each input column exactly once
+    report = finish_chain(results)
+    assert_each_column_once(report, names)
     assert sorted(report["descriptors"]) == sorted((results / "rdc" / "survivors.txt").read_text().split())
+
+
+# ---- names --------------------------------------------------------------------------------------
+
+# Quotes, SQL and format syntax, backslash, case pairs whose folding differs (ß -> SS, final sigma,
+# dotted I), combining marks, spaces of several kinds, Korean, emoji and a zero-width joiner.
+HOSTILE = "aAbBxX\"'`;-*{}$%()[]., \u00a0\u3000ßẞσςΣİıe\u0301분자🧪\u200d😀_0"
+
+
+@st.composite
+def hostile_columns(draw) -> dict[str, np.ndarray]:
+    """Columns under names from HOSTILE, many of them case variants of each other, with planted exact
+    duplicates, monotone copies, constants and missing values."""
+    base = draw(st.lists(st.text(HOSTILE, min_size=1, max_size=10), min_size=1, max_size=6, unique=True))
+    names = list(dict.fromkeys(v for b in base for v in (b, *draw(st.sets(st.sampled_from(
+        [b.upper(), b.lower(), b.swapcase(), b.casefold(), b.title()]), max_size=3)))))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n = draw(st.integers(8, 40))
+    cols: dict[str, np.ndarray] = {}
+    for k, name in enumerate(names):
+        kind = draw(st.sampled_from(["new", "new", "duplicate", "monotone", "constant"])) if cols else "new"
+        other = cols[names[draw(st.integers(0, k - 1))]] if cols else None
+        if kind == "duplicate":
+            cols[name] = other.copy()
+        elif kind == "monotone":
+            cols[name] = np.exp(np.nan_to_num(other, nan=0.0) / 4)
+        elif kind == "constant":
+            cols[name] = np.full(n, float(k))
+        else:
+            cols[name] = rng.normal(size=n).round(draw(st.sampled_from([1, 8])))
+        if draw(st.integers(0, 3)) == 0:
+            cols[name][rng.random(n) < 0.3] = np.nan
+    return cols
+
+
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cols=hostile_columns(), n_files=st.integers(1, 3))
+def test_hostile_names_keep_their_own_values_and_appear_once(tmp_path_factory, cols, n_files: int) -> None:
+    names = list(cols)
+    config = chain_config((0.9, 0.6, 0.8), [])
+    results = tmp_path_factory.mktemp("names") / "results"
+    run_ingest_into(write_files(results.parent, cols, n_files), config, results)
+    stats = pq.read_table(results / "ingest" / "column_stats.parquet").to_pandas()
+    assert stats["column"].tolist() == names
+    reference = pd.DataFrame(cols)  # pandas: every column by its exact name
+    for row in stats.itertuples():
+        x = reference[row.column]
+        assert row.n_missing == x.isna().sum(), row.column
+        scale = float(x.abs().max()) if row.n_missing < len(x) else 0.0
+        if row.n_missing < len(x):
+            assert (row.min, row.max) == (x.min(), x.max()), row.column
+            assert row.mean == pytest.approx(x.mean(), rel=1e-12, abs=1e-14 * scale), row.column
+        if row.n_missing < len(x) - 1:
+            assert row.std == pytest.approx(x.std(ddof=1), rel=1e-9, abs=1e-14 * scale), row.column
+        if row.reason == "exact_duplicate":
+            assert reference[row.duplicate_of].equals(x), row.column
+    survivors_in = results / "ingest" / "survivors.txt"
+    for pass_name in PASSES:
+        run_pass_into(pass_name, config, results, survivors_in)
+        survivors_in = results / pass_name / "survivors.txt"
+    report = finish_chain(results)
+    assert_each_column_once(report, names)
+    assert read_lines(results / "final_descriptors.txt") == [n for n in names if n in report["descriptors"]]
