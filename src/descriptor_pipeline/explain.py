@@ -1,0 +1,84 @@
+"""``descriptor-pipeline explain NAME``: one paragraph on what a run did with one input column.
+
+Read from a finished run's cluster report (``surviving_descriptors_clusters.json``) and its ingest
+outputs: kept (and what it stands for), dropped at ingest (the reason and the figure against its
+setting), or removed as redundant (the survivor that stands for it, through which passes, with each
+step's similarity against the pass threshold).
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from descriptor_pipeline import io
+from descriptor_pipeline.errors import PipelineError
+
+MEASURES = {"ingest": "an exact duplicate", "spearman": "|Spearman rho|", "hsic": "normalized HSIC", "rdc": "RDC"}
+SHOWN = 5  # alternatives named in a survivor's paragraph
+
+
+def _step(step: dict, thresholds: dict, name: str) -> str:
+    if step["pass"] == "ingest":
+        return f"ingest found {name!r} equal in every row to {step['represented_by']!r}"
+    threshold = thresholds.get(step["pass"])
+    against = f" (threshold {threshold:g})" if threshold is not None else ""
+    return (f"the {step['pass']} pass merged {name!r} into {step['represented_by']!r} at "
+            f"{MEASURES[step['pass']]} {step['similarity']:.3f}{against}")
+
+
+def _dropped(name: str, entry: dict, row: dict, settings: dict) -> str:
+    reason, figure = entry["reason"], entry["figure"]
+    why = {
+        "excluded": "it matches 'exclude_columns', so it was never treated as a descriptor",
+        "non_numeric": f"it is not numeric (type {row.get('dtype')}), so it is no descriptor",
+        "all_missing": "every one of its values is missing (null, NaN or +-inf)",
+        "missing_ratio": (f"{figure:.1%} of its values are missing, more than 'ingest.max_missing_ratio' "
+                          f"{settings.get('max_missing_ratio')}" if figure is not None else "too many values are missing"),
+        "constant": (f"it is constant: every present value is {figure:g}" if figure is not None else "it is constant"),
+        "near_constant": (f"it is near-constant: its robust variance {figure:.3g} (after clipping at the 1st and "
+                          f"99th percentiles) is below 'ingest.min_robust_variance' {settings.get('min_robust_variance')}"
+                          if figure is not None else "it is near-constant"),
+    }[reason]
+    return f"{name!r} was dropped at ingest: {why}. It is in no cluster and in no later pass."
+
+
+def explain(name: str, results: str | Path = "results") -> str:
+    """The paragraph for input column ``name`` of the run in ``results``."""
+    results = Path(results)
+    report = io.read_json(results / "surviving_descriptors_clusters.json")
+    thresholds = report["metadata"]["thresholds"]
+    if name in report["descriptors"]:
+        entry = report["descriptors"][name]
+        n = entry["total_alternatives"]
+        text = (f"{name!r} is kept: it is one of the {report['metadata']['total_descriptors']} final descriptors "
+                "(final_descriptors.txt).")
+        if n == 0:
+            return text + " It stands for no other descriptor."
+        strongest = sorted(entry["alternative_descriptors"],
+                           key=lambda a: (-min(s["similarity"] for s in entry["lineage"][a]), a))
+        named = ", ".join(f"{a!r} ({' > '.join(s['pass'] for s in entry['lineage'][a])}, lowest step "
+                          f"{min(s['similarity'] for s in entry['lineage'][a]):.3f})" for a in strongest[:SHOWN])
+        more = f", and {n - SHOWN} more" if n > SHOWN else ""
+        return text + f" It stands for {n} other descriptor{'s' if n > 1 else ''}: {named}{more}."
+    for survivor, entry in report["descriptors"].items():
+        steps = entry["lineage"].get(name)
+        if steps is None:
+            continue
+        chain = [_step(steps[0], thresholds, name)]
+        chain += [_step(s, thresholds, prev["represented_by"]) for prev, s in zip(steps, steps[1:])]
+        return (f"{name!r} was removed as redundant: " + "; then ".join(chain) + f". {survivor!r} stands for it "
+                "in final_descriptors.txt (alternatives.tsv lists the pair).")
+    if name in report["dropped"]:
+        stats = pq.read_table(results / "ingest" / "column_stats.parquet", columns=["column", "dtype"]).to_pylist()
+        row = next((r for r in stats if r["column"] == name), {})
+        settings = io.read_json(results / "ingest" / "summary.json").get("settings", {})
+        return _dropped(name, report["dropped"][name], row, settings)
+    known = [*report["descriptors"], *report["dropped"],
+             *(a for e in report["descriptors"].values() for a in e["alternative_descriptors"])]
+    similar = sorted(k for k in known if k.casefold() == name.casefold())
+    similar += [k for k in difflib.get_close_matches(name, known, n=3) if k not in similar]
+    hint = f"; did you mean {' or '.join(repr(k) for k in similar[:3])}?" if similar else "; names are matched exactly"
+    raise PipelineError(f"{results}: no input column {name!r} in this run{hint}")

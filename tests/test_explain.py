@@ -1,0 +1,101 @@
+"""``descriptor-pipeline explain NAME``: what the demo run did with each column, checked against the
+cluster report and column_stats.parquet that the run wrote."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from descriptor_pipeline.cli import main
+from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.explain import explain
+
+pytestmark = pytest.mark.slow  # the shared demo run
+
+
+@pytest.fixture(scope="module")
+def run(demo_run):
+    results = demo_run / "results"
+    report = json.loads((results / "surviving_descriptors_clusters.json").read_text(encoding="utf-8"))
+    stats = {r["column"]: r for r in pq.read_table(results / "ingest/column_stats.parquet").to_pylist()}
+    return results, report, stats
+
+
+def test_every_input_column_gets_one_paragraph(run):
+    results, report, stats = run
+    for name in stats:
+        text = explain(name, results)
+        assert "\n" not in text and text.startswith(repr(name)), name
+        if name in report["descriptors"]:
+            assert " is kept" in text
+        elif name in report["dropped"]:
+            assert " was dropped at ingest" in text
+        else:
+            assert " was removed as redundant" in text
+
+
+def test_a_removed_descriptor_names_every_step_and_its_survivor(run):
+    results, report, _ = run
+    chains = [(s, a, steps) for s, e in report["descriptors"].items() for a, steps in e["lineage"].items()]
+    longest = max(len(steps) for _, _, steps in chains)
+    assert longest >= 2  # the demo has chains through more than one pass
+    for survivor, alternative, steps in chains:
+        text = explain(alternative, results)
+        assert text.endswith(f"{survivor!r} stands for it in final_descriptors.txt (alternatives.tsv lists the pair).")
+        at = 0
+        for step in steps:  # every step, in order, with its similarity against the pass threshold
+            if step["pass"] == "ingest":
+                parts = [f"equal in every row to {step['represented_by']!r}"]
+            else:
+                threshold = report["metadata"]["thresholds"][step["pass"]]
+                parts = [f"the {step['pass']} pass merged", f"into {step['represented_by']!r} at",
+                         f"{step['similarity']:.3f} (threshold {threshold:g})"]
+            for part in parts:
+                at = text.index(part, at)  # ValueError: not said, or not in this order
+
+
+def test_a_survivor_names_its_closest_alternatives(run):
+    results, report, _ = run
+    for survivor, entry in report["descriptors"].items():
+        text = explain(survivor, results)
+        n = entry["total_alternatives"]
+        if n == 0:
+            assert text.endswith("It stands for no other descriptor.")
+            continue
+        assert f"It stands for {n} other descriptor" in text
+        closest = max(entry["alternative_descriptors"], key=lambda a: (min(s["similarity"] for s in entry["lineage"][a]), a))
+        best = min(s["similarity"] for s in entry["lineage"][closest])
+        assert f"lowest step {best:.3f}" in text
+
+
+def test_dropped_columns_give_reason_and_figure(run):
+    results, report, stats = run
+    reasons = {entry["reason"] for entry in report["dropped"].values()}
+    assert {"excluded", "non_numeric", "all_missing", "missing_ratio", "constant", "near_constant"} <= reasons
+    for name, entry in report["dropped"].items():
+        text = explain(name, results)
+        row = stats[name]
+        if entry["reason"] == "missing_ratio":
+            assert f"{row['missing_ratio']:.1%} of its values are missing" in text and "max_missing_ratio" in text
+        elif entry["reason"] == "constant":
+            assert f"every present value is {row['min']:g}" in text
+        elif entry["reason"] == "near_constant":
+            assert f"robust variance {row['robust_variance']:.3g}" in text and "min_robust_variance" in text
+        elif entry["reason"] == "non_numeric":
+            assert f"type {row['dtype']}" in text
+        elif entry["reason"] == "excluded":
+            assert "'exclude_columns'" in text
+
+
+def test_an_unknown_name_fails_with_the_names_it_may_mean(run, capsys):
+    results, report, _ = run
+    survivor = next(iter(report["descriptors"]))
+    with pytest.raises(PipelineError, match=rf"no input column {survivor.swapcase()!r} in this run; did you mean {survivor!r}"):
+        explain(survivor.swapcase(), results)
+    assert main(["explain", "no such column", "--results", str(results)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'no such column'" in err
+    assert main(["explain", survivor, "--results", str(results)]) == 0
+    assert capsys.readouterr().out.startswith(repr(survivor))
