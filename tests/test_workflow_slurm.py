@@ -2,7 +2,7 @@
 memory, time limit and GPU requests of the rules reach Slurm.
 
 Needs a running cluster with a partition `debug` and at least one GPU as GRES (CI: .ci/run starts a
-single-node one with the project's slurm-ci.sh and fake GPUs). Without one the test is skipped, unless
+single-node one with .ci/slurm-ci.sh and fake GPUs). Without one the test is skipped, unless
 DESCRIPTOR_PIPELINE_REQUIRE_SLURM=1 (set by .ci/run) makes that a failure.
 """
 
