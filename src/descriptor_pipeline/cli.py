@@ -1,8 +1,9 @@
-"""Command line: ``descriptor-pipeline backtrack``, ``explain`` and ``demo``."""
+"""Command line: ``descriptor-pipeline backtrack``, ``explain``, ``apply`` and ``demo``."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from descriptor_pipeline.errors import PipelineError
@@ -18,6 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     ex = sub.add_parser("explain", help="say in one paragraph what a finished run did with one input column")
     ex.add_argument("name", help="the column's name, exactly as in the input files")
     ex.add_argument("--results", default="results", help="results directory of a finished run (default: results)")
+    ap = sub.add_parser("apply", help="cut a finished run's final descriptors out of new Parquet files")
+    ap.add_argument("inputs", nargs="+", metavar="DIR_OR_GLOB", help="Parquet files: folders, globs or paths")
+    ap.add_argument("--selection", default="results",
+                    help="results directory of a finished run, or its final_descriptors.txt (default: results)")
+    ap.add_argument("--out", required=True, help="folder for the reduced files (same relative paths as the inputs)")
+    ap.add_argument("--carry", action="append", default=[], metavar="COLUMN",
+                    help="a column to copy in front of the descriptors (ids, SMILES); repeat for more")
     demo = sub.add_parser("demo", help="write the embedded demo data set")
     demo.add_argument("--out", default="results/demo", help="output directory (default: results/demo)")
     args = parser.parse_args(argv)
@@ -31,6 +39,13 @@ def main(argv: list[str] | None = None) -> int:
             from descriptor_pipeline.explain import explain
 
             print(explain(args.name, args.results))
+        elif args.command == "apply":
+            from descriptor_pipeline.inputs import expand_inputs
+            from descriptor_pipeline.reduce import apply_selection
+
+            patterns = [os.path.join(p, "*.parquet") if os.path.isdir(p) else p for p in args.inputs]
+            for path in apply_selection(args.selection, expand_inputs(patterns), args.out, args.carry):
+                print(path)
         elif args.command == "demo":
             from descriptor_pipeline.demo import write_demo
 

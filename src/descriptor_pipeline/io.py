@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 
 from descriptor_pipeline.errors import PipelineError
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+UMASK = os.umask(0)
+os.umask(UMASK)
 
 
 @contextmanager
@@ -29,7 +29,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes the file private; results get the usual permissions
+    os.fchmod(fd, 0o666 & ~UMASK)  # mkstemp makes the file private; results get the usual permissions
     os.close(fd)
     tmp_path = Path(tmp)
     try:

@@ -81,6 +81,7 @@ RUNTIME_MINUTES = {
     "hsic": 720,
     "rdc": 240,
     "select": 10,
+    "reduce": 120,
     "backtrack": 30,
     "alternatives": 10,
     "report_figures": 10,
@@ -162,6 +163,12 @@ def ingest_mem_mb():
     return _scaled(1500 + 10 * values + 3 * largest_row_group_mb())
 
 
+def reduce_mem_mb():
+    """Memory of the reduce job in MB: 1,000 plus twice the largest row group (one row group of the kept
+    columns is read, then written)."""
+    return _scaled(1000 + 2 * largest_row_group_mb())
+
+
 def pass_mem_mb(pass_name):
     """Memory of a dependence pass in MB: 1,000 + 12 x `block_memory_mb` (block products and their
     temporaries, 4x; the feature cache, at most 8x) plus twice the values of the sample it reads (a
@@ -214,6 +221,7 @@ def run_outputs():
         "results/final_descriptors.txt",
         "results/surviving_descriptors_clusters.json",
         "results/alternatives.tsv",
+        *(["results/reduced"] if config["reduced"] else []),
         *[str(path) for path in report_figure_outputs()],
     ]
 

@@ -20,3 +20,25 @@ rule select:
         runtime=runtime("select"),
     script:
         "../scripts/select.py"
+
+
+# The input rows projected on the final descriptors (and config carry_columns), one file per input file.
+rule reduce:
+    input:
+        final="results/final_descriptors.txt",
+        data=INPUT_FILES,
+    output:
+        directory("results/reduced"),
+    log:
+        "logs/reduce.log",
+    benchmark:
+        "logs/benchmarks/reduce.tsv"
+    conda:
+        "../envs/cpu.yaml"
+    resources:
+        mem_mb=reduce_mem_mb(),
+        runtime=runtime("reduce"),
+    params:
+        carry=config["carry_columns"],
+    script:
+        "../scripts/reduce.py"

@@ -1,0 +1,73 @@
+"""Reduced tables: the input rows projected on the final descriptors (results/reduced/ and
+``descriptor-pipeline apply``), checked against the inputs read with pandas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from descriptor_pipeline.cli import main
+from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.reduce import mirrored, reduce_files
+
+
+def planted(folder, n=90):
+    """Two files in nested folders, small row groups, pandas metadata, case-only names."""
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"mol_id": np.arange(n), "smiles": [f"C{i}" for i in range(n)],
+                       "naRing": rng.normal(size=n), "nARing": rng.integers(0, 3, n), "x y": rng.normal(size=n)})
+    files = [folder / "a" / "part-0.parquet", folder / "a" / "b" / "part-1.parquet"]
+    for f, part in zip(files, (df.iloc[:40], df.iloc[40:])):
+        f.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pandas(part), f, row_group_size=16)
+    return df, [str(f) for f in files]
+
+
+def test_reduced_files_mirror_the_inputs_and_hold_exactly_the_selection(tmp_path):
+    df, files = planted(tmp_path / "in")
+    assert mirrored(files) == ["part-0.parquet", "b/part-1.parquet"]
+    written = reduce_files(files, ["nARing", "x y"], tmp_path / "out", carry=["mol_id", "smiles"])
+    assert [str(p.relative_to(tmp_path / "out")) for p in written] == ["part-0.parquet", "b/part-1.parquet"]
+    for f, out in zip(files, written):
+        source, reduced = pq.ParquetFile(f), pq.ParquetFile(out)
+        assert reduced.schema_arrow.names == ["mol_id", "smiles", "nARing", "x y"]
+        assert reduced.num_row_groups == source.num_row_groups  # streamed row group by row group
+        assert b"pandas" not in (reduced.schema_arrow.metadata or {})
+        pd.testing.assert_frame_equal(reduced.read().to_pandas(),
+                                      pq.read_table(f).to_pandas()[["mol_id", "smiles", "nARing", "x y"]].reset_index(drop=True))
+    assert sorted(p.name for p in (tmp_path).iterdir()) == ["in", "out"]  # no temporary left
+
+
+@pytest.mark.parametrize(("names", "carry", "words"), [
+    (["narinG"], [], ["part-0.parquet", "'narinG'", "final descriptor", "exactly"]),
+    (["naRing"], ["MOL_ID"], ["'MOL_ID'", "'carry_columns'"]),
+    (["naRing"], ["naRing"], ["'carry_columns'", "'naRing'"]),
+])
+def test_a_missing_or_doubled_column_fails_before_anything_is_written(tmp_path, names, carry, words):
+    _, files = planted(tmp_path / "in")
+    with pytest.raises(PipelineError) as err:
+        reduce_files(files, names, tmp_path / "out", carry=carry)
+    assert all(w in str(err.value) for w in words), str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_the_run_writes_reduced_tables_and_apply_does_the_same(demo_run, tmp_path, capsys):
+    results = demo_run / "results"
+    final = (results / "final_descriptors.txt").read_text(encoding="utf-8").splitlines()
+    inputs = sorted((results / "demo").glob("*.parquet"))
+    reduced = sorted((results / "reduced").glob("*.parquet"))
+    assert [p.name for p in reduced] == [p.name for p in inputs]
+    for f, out in zip(inputs, reduced):
+        pd.testing.assert_frame_equal(pq.read_table(out).to_pandas(), pq.read_table(f, columns=final).to_pandas())
+    assert main(["apply", str(results / "demo"), "--selection", str(results), "--out", str(tmp_path / "new"),
+                 "--carry", "row_id"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [str(tmp_path / "new" / p.name) for p in inputs]
+    for f, out in zip(inputs, printed):
+        pd.testing.assert_frame_equal(pq.read_table(out).to_pandas(), pq.read_table(f, columns=["row_id", *final]).to_pandas())
+    assert main(["apply", str(results / "demo"), "--out", str(tmp_path / "x"), "--selection", str(tmp_path)]) == 1
+    assert "final_descriptors.txt: file not found" in capsys.readouterr().err

@@ -1,0 +1,13 @@
+"""Rule reduce: the input files projected on carry_columns and the final descriptors."""
+
+from descriptor_pipeline.io import read_lines
+from descriptor_pipeline.reduce import reduce_files
+from descriptor_pipeline.stage import run_stage
+
+
+def main(smk):
+    reduce_files(list(smk.input.data), read_lines(smk.input.final), smk.output[0], smk.params.carry,
+                 selection=smk.input.final)
+
+
+run_stage(snakemake, main)  # noqa: F821
