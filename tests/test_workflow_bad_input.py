@@ -62,12 +62,14 @@ def run(wd: Path, inputs: str | list[str], **config: object) -> object:
 
 
 def stray_files(wd: Path) -> list[str]:
-    """Hidden or *.tmp files under results/ (left-overs of an interrupted atomic write)."""
+    """Hidden or *.tmp files under results/ (left-overs of an interrupted atomic write); Snakemake's
+    marker of a finished directory output (results/reduced/.snakemake_timestamp) is not one."""
     results = wd / "results"
     if not results.exists():
         return []
     return sorted(
-        str(p.relative_to(wd)) for p in results.rglob("*") if p.name.startswith(".") or p.name.endswith(".tmp")
+        str(p.relative_to(wd)) for p in results.rglob("*")
+        if (p.name.startswith(".") and p.name != ".snakemake_timestamp") or p.name.endswith(".tmp")
     )
 
 
