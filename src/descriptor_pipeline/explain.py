@@ -57,10 +57,10 @@ def explain(name: str, results: str | Path = "results") -> str:
                 "(final_descriptors.txt).")
         if n == 0:
             return text + " It stands for no other descriptor."
-        strongest = sorted(entry["alternative_descriptors"],
-                           key=lambda a: (-min(s["similarity"] for s in entry["lineage"][a]), a))
+        lowest = {a: min(s["similarity"] for s in steps) for a, steps in entry["lineage"].items()}
+        strongest = sorted(lowest, key=lambda a: (-lowest[a], a))
         named = ", ".join(f"{a!r} ({' > '.join(s['pass'] for s in entry['lineage'][a])}, lowest step "
-                          f"{min(s['similarity'] for s in entry['lineage'][a]):.3f})" for a in strongest[:SHOWN])
+                          f"{lowest[a]:.3f})" for a in strongest[:SHOWN])
         more = f", and {n - SHOWN} more" if n > SHOWN else ""
         return text + f" It stands for {n} other descriptor{'s' if n > 1 else ''}: {named}{more}."
     for survivor, entry in report["descriptors"].items():

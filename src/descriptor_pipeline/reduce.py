@@ -43,9 +43,6 @@ def projected_columns(path: str, names: Sequence[str], carry: Sequence[str], sel
                 f"{path}: no column {name!r}, a final descriptor of {selection}; every selected descriptor must be "
                 "in the files (names are matched exactly)"
             )
-    clash = sorted(set(carry) & set(names))
-    if clash:
-        raise PipelineError(f"config key 'carry_columns': {clash[0]!r} is a final descriptor; it is written anyway, remove it")
     return [*carry, *names]
 
 
@@ -61,7 +58,7 @@ def reduce_file(src: str, dst: Path, columns: Sequence[str]) -> int:
     with pq.ParquetWriter(dst, out_schema, compression="zstd") as writer:
         for g in range(source.num_row_groups):
             table = source.read_row_group(g, columns=list(columns))
-            writer.write_table(table.select(list(columns)).cast(out_schema))
+            writer.write_table(table.select(list(columns)))  # the writer compares schemas without metadata
             rows += table.num_rows
     return rows
 
@@ -69,6 +66,9 @@ def reduce_file(src: str, dst: Path, columns: Sequence[str]) -> int:
 def reduce_files(files: Sequence[str], names: Sequence[str], out_dir: str | Path, carry: Sequence[str] = (),
                  selection: str = "the selection") -> list[Path]:
     """Write every file of ``files`` projected on ``carry`` + ``names`` under ``out_dir`` (replaced whole)."""
+    clash = sorted(set(carry) & set(names))
+    if clash:
+        raise PipelineError(f"config key 'carry_columns': {clash[0]!r} is a final descriptor; it is written anyway, remove it")
     out = Path(out_dir)
     plans = [(f, rel, projected_columns(f, names, carry, selection)) for f, rel in zip(files, mirrored(files))]
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,8 @@ benchmark figure, which shows measured times and memory.
 from __future__ import annotations
 
 import html
-import warnings
 import platform
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any

@@ -17,6 +17,7 @@ query that masks non-finite values, divides by a power of two and subtracts the 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -63,27 +64,27 @@ class Source:
     files: tuple[str, ...]
     columns: tuple[tuple[str, ...], ...]  # per file, every column name in file order
 
-    def ref(self, name: str) -> str:
-        """The SQL name of input column ``name`` (its position in the first file)."""
-        return f"c{self.columns[0].index(name)}"
+    @functools.cached_property
+    def _position(self) -> dict[str, int]:
+        return {name: k for k, name in enumerate(self.columns[0])}
 
     def refs(self, names: Sequence[str]) -> list[str]:
-        position = {name: k for k, name in enumerate(self.columns[0])}
-        return [f"c{position[name]}" for name in names]
+        """The SQL names of input columns ``names`` (``c<k>``, k their position in the first file)."""
+        return [f"c{self._position[name]}" for name in names]
 
     def select(self, batch: Sequence[int], exprs: Sequence[str], numbered: bool = False) -> str:
         """SQL selecting ``exprs`` (over the ``c<k>`` names) from the files ``batch``, in order; with
         ``numbered``, also ``fi`` (the file's place in ``batch``) and ``rn`` (the row in its file)."""
-        extra = ", file_index + {start} AS fi, file_row_number AS rn" if numbered else ""
         parts = []
         start = 0
         while start < len(batch):
             stop = start + 1
             while stop < len(batch) and self.columns[batch[stop]] == self.columns[batch[start]]:
                 stop += 1
+            numbers = f", file_index + {start} AS fi, file_row_number AS rn" if numbered else ""
             aliases = ", ".join(self.refs(self.columns[batch[start]]))
             files = ", ".join(sql_string(self.files[i]) for i in batch[start:stop])
-            parts.append(f"SELECT {', '.join(exprs)}{extra.format(start=start)} "
+            parts.append(f"SELECT {', '.join(exprs)}{numbers} "
                          f"FROM read_parquet([{files}], hive_partitioning = false) AS t({aliases})")
             start = stop
         return parts[0] if len(parts) == 1 else " UNION ALL ".join(f"({part})" for part in parts)
