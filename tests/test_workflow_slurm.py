@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 PARTITION = "debug"
 PASSES = ("spearman", "hsic", "rdc")
-CLUSTER_RULES = ("ingest", *PASSES)  # demo_data, select and backtrack are local rules
+CLUSTER_RULES = ("ingest", *PASSES, "reduce")  # demo_data, select, backtrack and the report are local rules
 CONFIG = {"input": "data/*.parquet", "exclude_columns": ["row_id"], "backend": "numpy"}
 SAME_BYTES = ["results/final_descriptors.txt", *(f"results/{p}/clusters.parquet" for p in PASSES)]
 RUN_SPECIFIC = ("input_files", "package_versions")  # cluster report metadata that may differ between runs
