@@ -1,6 +1,6 @@
 from snakemake.utils import min_version, validate
 
-from descriptor_pipeline.config import validate_config
+from descriptor_pipeline.config import coerce_config, read_yaml, validate_config
 from descriptor_pipeline.errors import PipelineError
 
 min_version("9.0")
@@ -11,9 +11,12 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
-# One-line error naming the key (shared with the Python API); then Snakemake fills in defaults.
+# Nested --config values arrive as strings ("false", "0.85"): typed as the schema asks. Then a one-line
+# error naming the key (shared with the Python API), and Snakemake fills in defaults.
 try:
-    validate_config(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
+    schema_path = os.path.join(workflow.basedir, "config", "schema.yaml")
+    config.update(coerce_config(config, read_yaml(schema_path, "config schema")))
+    validate_config(config, schema_path)
 except PipelineError as exc:
     raise WorkflowError(str(exc)) from None
 validate(config, "config/schema.yaml")

@@ -25,28 +25,32 @@ from typing import Any
 
 import yaml
 
-from descriptor_pipeline.config import deep_merge, read_yaml, validate_config
+from descriptor_pipeline.config import coerce_config, deep_merge, read_yaml, validate_config
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import expand_inputs
 from descriptor_pipeline.io import read_json, read_lines, write_text
 from descriptor_pipeline.logs import LOG
 
+# Where the workflow is: in the wheel, the data package descriptor_pipeline/_workflow/ (pyproject.toml
+# maps the repository root onto it); in an editable install, the checkout two levels above this file.
+_PACKAGED = Path(__file__).resolve().parent / "_workflow"
 _CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def find_workflow_dir(workflow_dir: str | os.PathLike[str] | None = None) -> Path:
     """The directory holding the Snakefile: ``workflow_dir``, else ``$DESCRIPTOR_PIPELINE_WORKFLOW``, else
-    the checkout this package was installed from (``pip install -e .``)."""
+    the copy installed with the package, else the checkout of an editable install (``pip install -e .``)."""
     chosen = workflow_dir or os.environ.get("DESCRIPTOR_PIPELINE_WORKFLOW")
     if chosen:
         if not (Path(chosen) / "Snakefile").is_file():
             raise PipelineError(f"workflow_dir {chosen}: no Snakefile there; point it at a descriptor-pipeline checkout")
         return Path(chosen).resolve()
-    if (_CHECKOUT / "Snakefile").is_file():
-        return _CHECKOUT
+    for candidate in (_PACKAGED, _CHECKOUT):
+        if (candidate / "Snakefile").is_file():
+            return candidate
     raise PipelineError(
-        "the workflow (Snakefile, config/, workflow/) was not found next to the installed package; "
-        "install from a checkout with `pip install -e .` or pass workflow_dir= (or set DESCRIPTOR_PIPELINE_WORKFLOW)"
+        f"the workflow (Snakefile, config/, workflow/) is missing from the installed package ({_PACKAGED}); "
+        "reinstall descriptor-pipeline, or pass workflow_dir= (or set DESCRIPTOR_PIPELINE_WORKFLOW)"
     )
 
 
@@ -92,8 +96,9 @@ class PipelineConfig:
     def resolved(self, workflow_dir: Path) -> dict[str, Any]:
         """The full configuration: the workflow's defaults, these settings merged in, input paths absolute."""
         defaults = read_yaml(workflow_dir / "config" / "config.yaml", "config file")
-        config = deep_merge(defaults, self.settings)
-        validate_config(config, workflow_dir / "config" / "schema.yaml")
+        schema_path = workflow_dir / "config" / "schema.yaml"
+        config = coerce_config(deep_merge(defaults, self.settings), read_yaml(schema_path, "config schema"))
+        validate_config(config, schema_path)
         patterns = [config["input"]] if isinstance(config["input"], str) else list(config["input"])
         config["input"] = [p if os.path.isabs(p) else os.path.abspath(p) for p in patterns]
         return config
@@ -144,8 +149,14 @@ class DescriptorPipeline:
     def run(self, target: str = "all") -> PipelineResult:
         """Run (or resume) the workflow up to ``target``; raise :class:`PipelineError` with the stage's
         one-line message when it fails. The full Snakemake output is in ``output_dir/logs/snakemake.log``."""
-        self._snakemake(target)
+        self.execute(target)
         return self.load_results()
+
+    def execute(self, target: str = "all", *extra: str, echo: bool = False) -> None:
+        """Run snakemake for ``target`` with ``extra`` arguments and return; the outputs are not read
+        (a ``--dry-run`` leaves none). ``echo`` copies Snakemake's output to stderr as it comes;
+        otherwise only the jobs started and the steps done are logged."""
+        self._snakemake(target, *extra, echo=echo)
 
     def report(self, path: str | os.PathLike[str] | None = None) -> Path:
         """Write Snakemake's report of the finished run: ``path`` (``.html``, or ``.zip`` for an archive),
@@ -157,7 +168,7 @@ class DescriptorPipeline:
         self._snakemake("all", "--report", str(out.resolve()), log_name="snakemake-report.log")
         return out
 
-    def _snakemake(self, target: str, *extra: str, log_name: str = "snakemake.log") -> None:
+    def _snakemake(self, target: str, *extra: str, log_name: str = "snakemake.log", echo: bool = False) -> None:
         workflow_dir = find_workflow_dir(self.config.workflow_dir)
         config = self.config.resolved(workflow_dir)
         if config["input"]:
@@ -178,8 +189,12 @@ class DescriptorPipeline:
             for line in proc.stdout:
                 log.write(line)
                 lines.append(line.rstrip("\n"))
-                if "steps (" in line and "done" in line:  # Snakemake's "3 of 8 steps (38%) done"
+                if echo:
+                    sys.stderr.write(line)
+                elif "steps (" in line and "done" in line:  # Snakemake's "3 of 8 steps (38%) done"
                     LOG.info("%s", line.strip())
+                elif line.startswith(("rule ", "localrule ")) and not line.startswith("localrule all:"):  # a job starts
+                    LOG.info("started %s", line.split()[1].rstrip(":"))
         if proc.returncode != 0:
             raise PipelineError(_failure_message(lines, proc.returncode, log_path))
 

@@ -1,4 +1,9 @@
-"""Command line: ``descriptor-pipeline backtrack``, ``explain``, ``apply`` and ``demo``."""
+"""Command line: ``descriptor-pipeline run``, ``init``, ``explain``, ``apply``, ``backtrack`` and ``demo``.
+
+``run`` starts the Snakemake workflow installed with the package (the same one as ``snakemake`` in a
+checkout) in the current directory or ``--directory``; ``init`` writes a commented config.yaml (and the
+Slurm profile) to edit first.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,30 @@ from descriptor_pipeline.logs import setup_logging
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="descriptor-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the workflow (results/, logs/ in --directory)",
+                         description="Run (or resume) the workflow; anything after -- goes to snakemake as it is, "
+                                     "e.g. -- --dry-run or -- --forcerun hsic.")
+    run.add_argument("--input", action="append", default=None, metavar="GLOB",
+                     help="Parquet input: a glob, folder or path (repeat for more); default: the config's input, "
+                          "which without a config file is the embedded demo data")
+    run.add_argument("--configfile", action="append", default=[], metavar="FILE",
+                     help="a config file in the format of `descriptor-pipeline init` (repeat: later ones override)")
+    run.add_argument("--config", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                     help="override config keys; VALUE is YAML and KEY may be dotted, e.g. seed=7 "
+                          "passes.hsic.threshold=0.85 'passes={rdc: {enabled: false}}'")
+    run.add_argument("--cores", type=int, default=os.cpu_count() or 1, help="cores to use (default: all)")
+    run.add_argument("--resources", nargs="+", action="extend", default=[], metavar="NAME=INT",
+                     help="resources as in snakemake, e.g. gpu=1 with --config backend=cupy")
+    run.add_argument("--profile", default=None, metavar="NAME_OR_DIR",
+                     help="a Snakemake profile: a folder, or a name looked up in DIRECTORY/profiles/ and then among "
+                          "the profiles installed with the package (slurm; edit its SITE lines after init)")
+    run.add_argument("--directory", default=".", metavar="DIR",
+                     help="the run directory, where results/ and logs/ go (default: the current directory)")
+    run.add_argument("-v", "--verbose", action="store_true", help="print Snakemake's whole output, not only progress")
+    run.add_argument("snakemake_args", nargs="*", metavar="-- SNAKEMAKE_ARGS", help=argparse.SUPPRESS)
+    init = sub.add_parser("init", help="write a commented config.yaml and the Slurm profile into a run directory")
+    init.add_argument("directory", metavar="DIR", help="the run directory (created when missing)")
+    init.add_argument("--force", action="store_true", help="overwrite files that are already there")
     bt = sub.add_parser("backtrack", help="write surviving_descriptors_clusters.json from an existing results directory")
     bt.add_argument("--results", default="results", help="results directory of a finished run (default: results)")
     bt.add_argument("--out", default=None, help="output file (default: RESULTS/surviving_descriptors_clusters.json)")
@@ -31,7 +60,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(None)
     try:
-        if args.command == "backtrack":
+        if args.command == "run":
+            from descriptor_pipeline.run import run_workflow
+
+            for path in run_workflow(
+                inputs=args.input, configfiles=args.configfile, overrides=args.config, cores=args.cores,
+                resources=args.resources, profile=args.profile, directory=args.directory, verbose=args.verbose,
+                snakemake_args=args.snakemake_args,
+            ):
+                print(path)
+        elif args.command == "init":
+            from descriptor_pipeline.run import init_directory
+
+            for path in init_directory(args.directory, force=args.force):
+                print(path)
+        elif args.command == "backtrack":
             from descriptor_pipeline.lineage import create_cluster_structure
 
             create_cluster_structure(args.results, out=args.out)

@@ -70,3 +70,69 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
     description = error.schema.get("description", "") if isinstance(error.schema, Mapping) else ""
     hint = f" ({' '.join(description.split())})" if description else ""
     raise PipelineError(f"config key '{key}': {error.message}{hint}")
+
+
+def _typed(value: str, kind: str) -> Any:
+    """``value`` as the schema type ``kind`` when it spells one, else ``value`` unchanged."""
+    text = value.strip()
+    if kind == "boolean":
+        parsed = yaml.safe_load(text) if text else None
+        return parsed if isinstance(parsed, bool) else value
+    if kind in ("integer", "number"):
+        try:
+            number = int(text)
+        except ValueError:
+            if kind == "integer":
+                return value
+            try:
+                return float(text)
+            except ValueError:
+                return value
+        return number
+    if kind == "null":
+        return None if text.lower() in ("", "null", "~", "none") else value
+    return value
+
+
+def coerce_config(config: Any, schema: Mapping[str, Any]) -> Any:
+    """``config`` with strings turned into the booleans and numbers its schema asks for, recursively.
+
+    Snakemake reads a nested ``--config 'passes={hsic: {enabled: false, threshold: 0.85}}'`` with YAML's
+    base loader, which keeps every scalar a string; this gives them back their types. A string where the
+    schema allows a string, or that does not spell the required type, is left as it is, so validation
+    still names it.
+    """
+    if isinstance(config, Mapping):
+        properties = schema.get("properties", {})
+        return {k: coerce_config(v, properties[k]) if k in properties else v for k, v in config.items()}
+    if isinstance(config, list) and isinstance(schema.get("items"), Mapping):
+        return [coerce_config(v, schema["items"]) for v in config]
+    if isinstance(config, str):
+        kinds = schema.get("type")
+        kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+        if kinds and "string" not in kinds:
+            for kind in kinds:
+                typed = _typed(config, kind)
+                if typed is not config:
+                    return typed
+    return config
+
+
+def parse_overrides(entries: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` command-line overrides as a nested mapping; ``VALUE`` is YAML (``0.9``, ``false``,
+    ``[a, b]``, ``{hsic: {enabled: false}}``), or the plain text where it is not valid YAML, and ``KEY``
+    may be dotted (``passes.hsic.threshold=0.9``). Later entries override earlier ones."""
+    overrides: dict[str, Any] = {}
+    for entry in entries:
+        key, sep, text = entry.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            raise PipelineError(f"--config {entry!r}: expected KEY=VALUE, e.g. seed=7 or passes.hsic.threshold=0.85")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text  # e.g. input=*.parquet (a YAML alias): meant as the string; validation judges it
+        for part in reversed(parts):
+            value = {part: value}
+        overrides = deep_merge(overrides, value)
+    return overrides

@@ -1,0 +1,152 @@
+"""``descriptor-pipeline run`` and ``init``: the installed workflow, run from any directory.
+
+``run`` goes through the Python API (:class:`~descriptor_pipeline.api.DescriptorPipeline`): the config
+files and ``--config`` overrides are merged into the workflow's defaults, validated with the same
+one-line errors, written to ``DIRECTORY/run-config.yaml`` and handed to ``snakemake --directory
+DIRECTORY``. ``init`` writes the files a user edits before a real run: ``config.yaml`` (the defaults,
+commented) and ``profiles/slurm/config.yaml`` (the Slurm profile with its SITE lines).
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from descriptor_pipeline.api import DescriptorPipeline, PipelineConfig, find_workflow_dir
+from descriptor_pipeline.config import deep_merge, parse_overrides, read_yaml
+from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.io import write_text
+from descriptor_pipeline.logs import LOG
+
+_CONFIG_HEADER = """\
+# descriptor-pipeline configuration, written by `descriptor-pipeline init`. Edit it, then run
+#
+#   descriptor-pipeline run --configfile config.yaml                   # in this directory
+#   descriptor-pipeline run --configfile config.yaml --profile slurm   # on Slurm: edit profiles/slurm first
+#
+# Keys left out keep their defaults; `--config KEY=VALUE` on the command line overrides this file.
+# Relative paths in `input` are taken from the directory the command runs in.
+"""
+
+
+def _settings(configfiles: Sequence[str], overrides: Sequence[str], inputs: Sequence[str] | None) -> dict[str, Any]:
+    """The config files in order, then ``--config``, then ``--input``: each overriding the ones before."""
+    settings: dict[str, Any] = {}
+    for path in configfiles:
+        loaded = read_yaml(path, "config file") or {}
+        if not isinstance(loaded, dict):
+            raise PipelineError(f"config file {path}: expected a mapping of config keys at the top level")
+        settings = deep_merge(settings, loaded)
+    settings = deep_merge(settings, parse_overrides(list(overrides)))
+    if inputs:
+        settings["input"] = [os.path.join(p, "*.parquet") if os.path.isdir(p) else p for p in inputs]
+    return settings
+
+
+def _resources(entries: Sequence[str]) -> dict[str, int]:
+    resources = {}
+    for entry in entries:
+        name, sep, value = entry.partition("=")
+        if not sep or not name or not value.strip().isdigit():
+            raise PipelineError(f"--resources {entry!r}: expected NAME=INTEGER, e.g. gpu=1")
+        resources[name] = int(value)
+    return resources
+
+
+def find_profile(profile: str, directory: str | os.PathLike[str]) -> Path:
+    """A profile folder: ``profile`` itself when it is one, else ``DIRECTORY/profiles/NAME`` (from
+    ``init``), else the installed ``profiles/NAME``."""
+    installed = find_workflow_dir() / "profiles"
+    for candidate in (Path(profile), Path(directory) / "profiles" / profile, installed / profile):
+        if (candidate / "config.yaml").is_file():
+            return candidate.resolve()
+    names = ", ".join(sorted(p.name for p in installed.iterdir() if (p / "config.yaml").is_file()))
+    raise PipelineError(
+        f"--profile {profile!r}: no config.yaml in that folder, in {Path(directory) / 'profiles' / profile} "
+        f"or among the installed profiles ({names})"
+    )
+
+
+def run_workflow(
+    *,
+    inputs: Sequence[str] | None = None,
+    configfiles: Sequence[str] = (),
+    overrides: Sequence[str] = (),
+    cores: int = 1,
+    resources: Sequence[str] = (),
+    profile: str | None = None,
+    directory: str | os.PathLike[str] = ".",
+    verbose: bool = False,
+    snakemake_args: Sequence[str] = (),
+) -> list[Path]:
+    """Run the workflow as ``descriptor-pipeline run`` does; return the result files it left (none after
+    a dry run)."""
+    extra = list(snakemake_args)
+    if profile is not None:
+        extra = ["--workflow-profile", str(find_profile(profile, directory)), *extra]
+    config = PipelineConfig(
+        output_dir=directory,
+        cores=cores,
+        resources=_resources(resources),
+        snakemake_args=extra,
+        **_settings(configfiles, overrides, inputs),
+    )
+    DescriptorPipeline(config).execute("all", echo=verbose)
+    results = Path(directory) / "results"
+    left = [results / "final_descriptors.txt", results / "surviving_descriptors_clusters.json"]
+    left = [p for p in left if p.is_file()]
+    if left:
+        kept = sum(1 for line in left[0].read_text(encoding="utf-8").splitlines() if line)
+        LOG.info("done: %d descriptors kept; `descriptor-pipeline explain NAME` says what happened to any column", kept)
+    return left
+
+
+def init_directory(directory: str | os.PathLike[str], *, force: bool = False) -> list[Path]:
+    """Write ``DIRECTORY/config.yaml`` and ``DIRECTORY/profiles/slurm/config.yaml``; refuse to overwrite
+    either unless ``force``. Returns the paths written."""
+    source = find_workflow_dir()
+    out = Path(directory)
+    files = {
+        out / "config.yaml": _CONFIG_HEADER + "\n" + commented_config(
+            read_yaml(source / "config" / "config.yaml", "config file"),
+            read_yaml(source / "config" / "schema.yaml", "config schema"),
+        ),
+        out / "profiles" / "slurm" / "config.yaml": (source / "profiles" / "slurm" / "config.yaml").read_text(
+            encoding="utf-8"
+        ),
+    }
+    existing = [str(p) for p in files if p.exists()]
+    if existing and not force:
+        raise PipelineError(f"init: {existing[0]} already exists; edit it, or pass --force to overwrite")
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, text)
+    return list(files)
+
+
+def commented_config(defaults: Mapping[str, Any], schema: Mapping[str, Any], indent: int = 0) -> str:
+    """``defaults`` as YAML, every key preceded by its schema description (wrapped as a comment), in
+    the order of config/config.yaml; reading it back gives ``defaults``."""
+    pad = " " * indent
+    properties = schema.get("properties", {})
+    out = []
+    for key, value in defaults.items():
+        description = " ".join(str(properties.get(key, {}).get("description", "")).split())
+        if description:
+            width = max(100 - indent - 2, 40)
+            out += [f"{pad}# {line}" for line in textwrap.wrap(description, width)]
+        name = yaml.safe_dump(key).removesuffix("\n...\n").strip()
+        if isinstance(value, Mapping) and value:
+            out.append(f"{pad}{name}:")
+            out.append(commented_config(value, properties.get(key, {}), indent + 2).rstrip("\n"))
+        else:
+            text = yaml.safe_dump(value, default_flow_style=True, width=10**9).removesuffix("\n...\n").strip()
+            out.append(f"{pad}{name}: {text}")
+        if indent == 0:
+            out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
