@@ -18,9 +18,10 @@ _LAZY = {
     "PipelineConfig": "descriptor_pipeline.api",
     "PipelineResult": "descriptor_pipeline.api",
     "create_cluster_structure": "descriptor_pipeline.lineage",
+    "DescriptorSelector": "descriptor_pipeline.selector",
 }
 
-__all__ = ["DescriptorPipeline", "PipelineConfig", "PipelineError", "PipelineResult", "__version__", "create_cluster_structure"]
+__all__ = ["DescriptorPipeline", "DescriptorSelector", "PipelineConfig", "PipelineError", "PipelineResult", "__version__", "create_cluster_structure"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,225 @@
+"""A scikit-learn transformer that runs the workflow: ``DescriptorSelector`` (needs ``scikit-learn``).
+
+    from sklearn.pipeline import make_pipeline
+    from descriptor_pipeline.selector import DescriptorSelector
+
+    model = make_pipeline(DescriptorSelector(hsic_threshold=0.85), RandomForestRegressor())
+    model.fit(X_train, y_train)              # X: a DataFrame of descriptors (or an array)
+    model[0].get_feature_names_out()         # the final descriptors
+    model[0].clusters_["descriptors"]        # as in surviving_descriptors_clusters.json
+
+``fit`` writes ``X`` as one Parquet file into a run directory (a temporary one unless ``run_dir`` is
+given) and runs the same Snakemake workflow as ``descriptor-pipeline run`` up to the cluster report,
+every stage in its own process. It keeps the final descriptors and the cluster report; ``transform``
+selects those columns. ``y`` is ignored: the selection is unsupervised. ``engine="inline"`` runs the
+same stage functions in this process instead, in the workflow's order and onto the same checkpoint
+files (byte-identical results, a test checks it): for small tables fitted many times, such as in
+cross-validation, where Snakemake's start-up and one process per stage (about 10 s) dominate. The workflow's ``exclude_columns``
+default (``row_id``) does not apply here; every column of ``X`` is a descriptor.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from sklearn.base import BaseEstimator
+from sklearn.feature_selection import SelectorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from descriptor_pipeline.api import DescriptorPipeline, PipelineConfig, find_workflow_dir
+from descriptor_pipeline.config import deep_merge
+from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.io import write_parquet
+
+PASSES = ("spearman", "hsic", "rdc")
+_TARGET = "results/surviving_descriptors_clusters.json"
+
+
+class DescriptorSelector(SelectorMixin, BaseEstimator):
+    """Keep one descriptor per group of redundant ones (Spearman, HSIC and RDC passes with Leiden).
+
+    Parameters
+    ----------
+    spearman_threshold, hsic_threshold, rdc_threshold : float
+        The passes' thresholds (config keys ``passes.<name>.threshold``).
+    passes : sequence of str
+        The passes to run, out of ``("spearman", "hsic", "rdc")``; always run in that order.
+    max_missing_ratio : float
+        Drop a column with a larger share of missing values (NaN) at ingest.
+    sample_rows : int
+        Rows drawn for the dependence passes (0: all).
+    keep, prefer : sequence of str
+        Descriptors that must survive; preferred representatives (config keys ``keep`` / ``prefer``).
+    random_state : int, RandomState or None
+        The workflow's ``seed``: an int is used as it is, so ``random_state=42`` gives the command line's
+        default selection; anything else draws one.
+    backend : {"auto", "numpy", "cupy"}
+        Array backend of the passes.
+    cores : int
+        Cores Snakemake may use (with ``engine="inline"``: the stages' threads).
+    engine : {"snakemake", "inline"}
+        Run the Snakemake workflow (each stage its own process, logs in ``run_dir/logs``), or its stage
+        functions in this process.
+    run_dir : path or None
+        Where the run's ``results/`` and ``logs/`` go; kept after ``fit``. None: a temporary directory,
+        removed after ``fit``.
+    settings : mapping or None
+        Further config keys merged last (e.g. ``{"passes": {"hsic": {"n_features": 128}}}``).
+
+    Attributes
+    ----------
+    n_features_in_, feature_names_in_ : as in scikit-learn
+    selected_ : list of str
+        The final descriptors, in the workflow's order.
+    clusters_ : dict
+        The cluster report (``surviving_descriptors_clusters.json``): every survivor with the
+        descriptors it stands for, through every pass.
+    """
+
+    def __init__(
+        self,
+        *,
+        spearman_threshold: float = 0.95,
+        hsic_threshold: float = 0.8,
+        rdc_threshold: float = 0.9,
+        passes: Sequence[str] = PASSES,
+        max_missing_ratio: float = 0.5,
+        sample_rows: int = 20000,
+        keep: Sequence[str] = (),
+        prefer: Sequence[str] = (),
+        random_state: Any = 42,
+        backend: str = "auto",
+        cores: int = 1,
+        engine: str = "snakemake",
+        run_dir: str | Path | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.spearman_threshold = spearman_threshold
+        self.hsic_threshold = hsic_threshold
+        self.rdc_threshold = rdc_threshold
+        self.passes = passes
+        self.max_missing_ratio = max_missing_ratio
+        self.sample_rows = sample_rows
+        self.keep = keep
+        self.prefer = prefer
+        self.random_state = random_state
+        self.backend = backend
+        self.cores = cores
+        self.engine = engine
+        self.run_dir = run_dir
+        self.settings = settings
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing values are part of the ingest's statistics
+        tags.non_deterministic = False
+        return tags
+
+    def _config(self, names: list[str]) -> dict[str, Any]:
+        unknown = [p for p in self.passes if p not in PASSES]
+        if unknown or isinstance(self.passes, str):
+            raise ValueError(f"passes={self.passes!r}: each entry must be one of {', '.join(PASSES)}")
+        seed = self.random_state
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            seed = int(check_random_state(seed).randint(np.iinfo(np.int32).max))
+        thresholds = {"spearman": self.spearman_threshold, "hsic": self.hsic_threshold, "rdc": self.rdc_threshold}
+        config = {
+            "exclude_columns": [],
+            "reduced": False,
+            "seed": int(seed),
+            "sample_rows": self.sample_rows,
+            "keep": list(self.keep),
+            "prefer": list(self.prefer),
+            "backend": self.backend,
+            "ingest": {"max_missing_ratio": self.max_missing_ratio},
+            "passes": {p: {"enabled": p in self.passes, "threshold": thresholds[p]} for p in PASSES},
+        }
+        return deep_merge(config, dict(self.settings or {}))
+
+    def fit(self, X: Any, y: Any = None) -> DescriptorSelector:
+        """Run the workflow on ``X`` (rows: molecules, columns: descriptors; NaN is missing)."""
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan")
+        names = self._names()
+        table = pa.table({f"c{j}": X[:, j].astype(np.float64, copy=False) for j in range(X.shape[1])}).rename_columns(names)
+        with tempfile.TemporaryDirectory(prefix="descriptor-selector-") as tmp:
+            run_dir = Path(self.run_dir) if self.run_dir is not None else Path(tmp)
+            data = run_dir / "input" / "X.parquet"
+            data.parent.mkdir(parents=True, exist_ok=True)
+            write_parquet(data, table)
+            config = PipelineConfig(str(data.resolve()), run_dir, cores=self.cores, **self._config(names))
+            pipeline = DescriptorPipeline(config)
+            try:
+                if self.engine == "snakemake":
+                    pipeline.execute(_TARGET)
+                elif self.engine == "inline":
+                    run_inline(config, self.cores)
+                else:
+                    raise PipelineError(f"engine={self.engine!r}: use 'snakemake' or 'inline'")
+                result = pipeline.load_results()
+            except PipelineError as exc:
+                raise ValueError(f"DescriptorSelector: {exc}") from None
+        chosen = set(result.final_descriptors)
+        self.selected_ = list(result.final_descriptors)
+        self.clusters_ = result.clusters
+        self.support_ = np.array([name in chosen for name in names], dtype=bool)
+        return self
+
+    def _names(self) -> list[str]:
+        if hasattr(self, "feature_names_in_"):
+            return [str(n) for n in self.feature_names_in_]
+        return [f"x{j}" for j in range(self.n_features_in_)]
+
+    def _get_support_mask(self) -> np.ndarray:
+        check_is_fitted(self, "support_")
+        return self.support_
+
+
+def run_inline(config: PipelineConfig, threads: int = 1) -> None:
+    """The rules ingest, the enabled passes, select and backtrack, run as their scripts run them, in
+    this process, with the run directory's checkpoint files as inputs and outputs."""
+    from descriptor_pipeline.inputs import expand_inputs
+    from descriptor_pipeline.ingest import IngestSettings, run_ingest
+    from descriptor_pipeline.lineage import create_cluster_structure
+    from descriptor_pipeline.passes import run_pass
+    from descriptor_pipeline.selection import write_final_list
+
+    settings = config.resolved(find_workflow_dir(config.workflow_dir))
+    results = config.output_dir / "results"
+    for stage in ("ingest", *PASSES):
+        (results / stage).mkdir(parents=True, exist_ok=True)
+    run_ingest(
+        files=expand_inputs(settings["input"]),
+        settings=IngestSettings.from_config(settings),
+        out_stats=results / "ingest/column_stats.parquet",
+        out_survivors=results / "ingest/survivors.txt",
+        out_sample=results / "ingest/sample.parquet",
+        out_summary=results / "ingest/summary.json",
+        threads=threads,
+    )
+    enabled = [p for p in PASSES if settings["passes"][p]["enabled"]]
+    survivors = results / "ingest/survivors.txt"
+    for name in enabled:
+        if settings["passes"][name]["shards"] != 1:
+            raise PipelineError(f"config key 'passes.{name}.shards': engine='inline' runs unsharded passes; use 1")
+        run_pass(
+            name,
+            settings,
+            sample_path=results / "ingest/sample.parquet",
+            survivors_in=survivors,
+            column_stats=results / "ingest/column_stats.parquet",
+            out_clusters=results / name / "clusters.parquet",
+            out_edges=results / name / "edges.parquet",
+            out_survivors=results / name / "survivors.txt",
+            out_summary=results / name / "summary.json",
+            threads=threads,
+            edge_shards=[],
+        )
+        survivors = results / name / "survivors.txt"
+    write_final_list(survivors, results / "final_descriptors.txt")
+    create_cluster_structure(results, passes=enabled, out=results / "surviving_descriptors_clusters.json")
