@@ -26,9 +26,10 @@ UPSTREAM = ["results/ingest/sample.parquet", "results/ingest/survivors.txt", "re
 SLOW_HSIC = {"input": "data/*.parquet", "passes": {"hsic": {"n_features": 256}}, "block_memory_mb": 16}
 
 
-def write_demo_files(wd: Path, n_files: int = 4, column_seed: int | None = None) -> None:
-    """The demo table split over ``n_files`` files; columns shuffled when ``column_seed`` is given."""
-    table, _ = make_table()
+def write_demo_files(wd: Path, n_files: int = 4, column_seed: int | None = None, n_rows: int = 1000) -> None:
+    """The demo table's columns (``n_rows`` rows: a third of the demo, for time) split over ``n_files``
+    files; columns shuffled when ``column_seed`` is given."""
+    table, _ = make_table(n_rows=n_rows)
     if column_seed is not None:
         table = table.select(list(np.random.default_rng(column_seed).permutation(table.column_names)))
     (wd / "data").mkdir()
