@@ -49,11 +49,15 @@ def write_table(directory: Path, rows: int, columns: int, files: int, seed: int 
     return paths
 
 
+def run_child(code: str, *args: str) -> dict:
+    """Run ``code`` in a fresh Python process; return the JSON it prints last (time and peak RSS)."""
+    res = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
 def run(files: list[str], out: Path, sample_rows: int) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    res = subprocess.run([sys.executable, "-c", CHILD, json.dumps(files), str(out), str(sample_rows)],
-                         check=True, capture_output=True, text=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, json.dumps(files), str(out), str(sample_rows))
 
 
 def main() -> None:
@@ -72,18 +76,28 @@ def main() -> None:
             data.mkdir()
             files = write_table(data, args.rows * factor, args.columns, args.files * factor)
             runs = [run(files, tmp_path / f"out{factor}-{r}", args.sample_rows) for r in range(args.repeats)]
-            results[factor] = {
-                "rows": args.rows * factor,
-                "seconds": float(np.median([r["seconds"] for r in runs])),
-                "peak_rss_mb": float(np.median([r["peak_rss_mb"] for r in runs])),
-                "peak_rss_spread_mb": float(np.ptp([r["peak_rss_mb"] for r in runs])),
-            }
-            print(f"{results[factor]['rows']:>10,d} rows x {args.columns} columns: "
-                  f"{results[factor]['seconds']:.2f} s, peak RSS {results[factor]['peak_rss_mb']:.0f} MiB "
-                  f"(spread {results[factor]['peak_rss_spread_mb']:.0f} MiB over {args.repeats} runs)")
-        ratio = results[4]["peak_rss_mb"] / results[1]["peak_rss_mb"]
-        print(f"peak RSS ratio 4x rows / 1x rows: {ratio:.3f} (target <= 1.15)")
-        print(f"time ratio 4x rows / 1x rows: {results[4]['seconds'] / results[1]['seconds']:.2f}")
+            results[factor] = summarize(runs, args.rows * factor, f"{args.columns} columns")
+        print_ratios(results)
+
+
+def summarize(runs: list[dict], rows: int, what: str) -> dict:
+    """Medians (and the RSS spread) of repeated runs at one size; printed as one line."""
+    result = {
+        "rows": rows,
+        "seconds": float(np.median([r["seconds"] for r in runs])),
+        "peak_rss_mb": float(np.median([r["peak_rss_mb"] for r in runs])),
+        "peak_rss_spread_mb": float(np.ptp([r["peak_rss_mb"] for r in runs])),
+    }
+    print(f"{rows:>10,d} rows x {what}: {result['seconds']:.2f} s, peak RSS {result['peak_rss_mb']:.0f} MiB "
+          f"(spread {result['peak_rss_spread_mb']:.0f} MiB over {len(runs)} runs)")
+    return result
+
+
+def print_ratios(results: dict[int, dict]) -> None:
+    """The 4x / 1x ratios of peak RSS (the target) and of time."""
+    ratio = results[4]["peak_rss_mb"] / results[1]["peak_rss_mb"]
+    print(f"peak RSS ratio 4x rows / 1x rows: {ratio:.3f} (target <= 1.15)")
+    print(f"time ratio 4x rows / 1x rows: {results[4]['seconds'] / results[1]['seconds']:.2f}")
 
 
 if __name__ == "__main__":

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from ingest_memory import print_ratios, run_child, summarize  # this folder's sibling script
 
 CHILD = """
 import json, resource, sys, time
@@ -50,9 +49,7 @@ def write_files(directory: Path, rows: int, columns: int, files: int, row_group:
 
 
 def run(files: list[str], names: list[str], out: Path) -> dict:
-    res = subprocess.run([sys.executable, "-c", CHILD, json.dumps(files), json.dumps(names), str(out)],
-                         check=True, capture_output=True, text=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, json.dumps(files), json.dumps(names), str(out))
 
 
 def main() -> None:
@@ -73,17 +70,9 @@ def main() -> None:
             files = write_files(data, args.rows * factor, args.columns, args.files, args.row_group)
             size = sum(Path(f).stat().st_size for f in files) / 2**20
             runs = [run(files, names, tmp_path / f"out{factor}-{r}") for r in range(args.repeats)]
-            results[factor] = {
-                "rows": args.rows * factor,
-                "seconds": float(np.median([r["seconds"] for r in runs])),
-                "peak_rss_mb": float(np.median([r["peak_rss_mb"] for r in runs])),
-            }
-            print(f"{results[factor]['rows']:>10,d} rows x {args.columns} columns ({size:,.0f} MiB of Parquet in "
-                  f"{args.files} files) -> {len(names)} + 1 columns: {results[factor]['seconds']:.2f} s, "
-                  f"peak RSS {results[factor]['peak_rss_mb']:.0f} MiB (median of {args.repeats})")
-        ratio = results[4]["peak_rss_mb"] / results[1]["peak_rss_mb"]
-        print(f"peak RSS ratio 4x rows / 1x rows: {ratio:.3f} (target <= 1.15)")
-        print(f"time ratio 4x rows / 1x rows: {results[4]['seconds'] / results[1]['seconds']:.2f}")
+            what = f"{args.columns} columns ({size:,.0f} MiB of Parquet in {args.files} files) -> {len(names)} + 1 columns"
+            results[factor] = summarize(runs, args.rows * factor, what)
+        print_ratios(results)
 
 
 if __name__ == "__main__":
