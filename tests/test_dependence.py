@@ -420,9 +420,10 @@ def test_hsic_rff_converges_to_exact_with_many_features() -> None:
 
 
 def test_hsic_rff_equals_per_pair_estimator(xp) -> None:
-    """Given the same omega and phase, the block engine equals the RFF estimator written pair by pair."""
+    """Given the same omega and phase, the block engine equals the RFF estimator written pair by pair:
+    uncompressed to 1e-9; compressed within the stated bound [H - e_x - e_y, H]."""
     X = with_missing(planted_mix(150, seed=15)[:10], 0.1, seed=16)
-    measure = HSIC(n_features=32, seed=17)
+    measure = HSIC(n_features=32, seed=17, energy_tol=None)
     S = similarities(X, measure, xp)
     p = X.shape[0]
     R = np.full((p, p), np.nan)
@@ -430,6 +431,44 @@ def test_hsic_rff_equals_per_pair_estimator(xp) -> None:
         for b in range(a + 1, p):
             R[a, b] = R[b, a] = rff_hsic_reference(X[a], X[b], measure.omega, measure.phase)
     assert_offdiag_close(S, R, 1e-9)
+    compressed = HSIC(n_features=32, seed=17, energy_tol=1e-4)
+    C = similarities(X, compressed, xp)
+    assert compressed.width < 32 and 0 < compressed.truncated_energy <= 1e-4
+    off = ~np.eye(p, dtype=bool)
+    assert np.all(C[off] <= R[off] + 1e-12) and np.all(C[off] >= R[off] - 2 * compressed.truncated_energy - 1e-12)
+
+
+def per_column_tail_energy(X: np.ndarray, measure: HSIC, r: int) -> np.ndarray:
+    """sum_{k > r} s_k^2 of each column's normalized centered features, from numpy's SVD (independent of
+    the measure's eigen-decomposition of D x D covariances)."""
+    out = []
+    for row in X:
+        phi = np.sqrt(2.0 / measure.n_features) * np.cos(np.outer(measure.omega, row / median_bandwidth(row)) + measure.phase[:, None])
+        phi -= phi.mean(axis=1, keepdims=True)
+        sv = np.linalg.svd(phi, compute_uv=False)
+        sv2 = sv**2 / np.sqrt(np.sum(sv**4))  # scaled so that ||Phi Phi^T||_F = sqrt(sum s^4) = 1
+        out.append(float(np.sum(sv2[r:])))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("tol", [1e-3, 1e-6])
+def test_hsic_compression_rank_and_bound(tol: float) -> None:
+    """The rank is the smallest at which no column leaves out more than tol (checked with numpy's SVD);
+    every compressed similarity lies within [H - e_x - e_y, H] of the uncompressed H, per pair."""
+    rng = np.random.default_rng(21)
+    x = rng.uniform(-1, 1, (4, 400))
+    X = np.vstack([x, np.exp(x), x**2, np.sin(np.pi * x), x + 0.3 * rng.standard_normal((4, 400)), rng.standard_normal((4, 400))])
+    compressed = HSIC(seed=23, energy_tol=tol)
+    C = similarities(X, compressed, np)
+    H = similarities(X, HSIC(seed=23, energy_tol=None), np)
+    r = compressed.width
+    tails = per_column_tail_energy(X, compressed, r)
+    assert tails.max() <= tol * (1 + 1e-9) and np.isclose(tails.max(), compressed.truncated_energy, rtol=1e-6, atol=1e-15)
+    assert per_column_tail_energy(X, compressed, r - 1).max() > tol  # one fewer direction would not do
+    bound = tails[:, None] + tails[None, :]
+    off = ~np.eye(X.shape[0], dtype=bool)
+    assert np.all(C[off] <= H[off] + 1e-12)
+    assert np.all((H - C)[off] <= bound[off] + 1e-12)
 
 
 def test_hsic_self_is_one_and_values_in_unit_interval(xp) -> None:

@@ -156,8 +156,9 @@ class Measure:
     # How the values that feed the similarity histogram are obtained (recorded in the pass summary).
     histogram_values: str = "exact"
 
-    def fit(self, X: np.ndarray) -> None:
-        """Host-side per-column parameters from the whole (columns, rows) matrix (optional)."""
+    def fit(self, X: np.ndarray, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None) -> None:
+        """Per-column parameters from the whole (columns, rows) host matrix (optional); ``xp`` may do
+        the heavy part, and ``pool`` share NumPy work by columns."""
 
     def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
         """(b*width, rows) float64 features of the columns ``cols`` of the fitted matrix, block ``X``."""
@@ -226,12 +227,24 @@ class HSIC(Measure):
 
     phi(x) = sqrt(2/D) cos(omega x / sigma + b), omega ~ N(0, 1), b ~ U(0, 2 pi), the same draws for
     every column; sigma is the column's median-heuristic bandwidth. HSIC(x,y) ~ ||C_xy||_F^2.
+
+    Compression (``energy_tol``, default 1e-6): a column's (D, rows) centered features Phi, scaled so
+    that ||Phi Phi^T||_F = 1, are far from full rank (a 1-D Gaussian kernel's spectrum decays fast).
+    With Phi = U S V^T, the block products use W = U_r^T Phi = S_r V_r^T, the top r directions, where r
+    (the measure's ``width``) is the smallest rank at which no column leaves out more than ``energy_tol``
+    of sum_k s_k^2. Since ||W_x W_y^T||_F = ||P_x Phi_x Phi_y^T P_y||_F with orthogonal projections P,
+    the compressed similarity lies in [H - e_x - e_y, H], H the uncompressed one and e the energy a
+    column leaves out (each at most ``energy_tol``); the pairs cost rows * r^2 instead of rows * D^2.
+    ``energy_tol=None`` is the uncompressed estimator (the reference).
     """
 
     n_features: int = 64
     seed: int = 0
+    energy_tol: float | None = 1e-6
     name: str = "hsic"
     sigma: np.ndarray = field(default_factory=lambda: np.ones(0))
+    # Largest energy a column leaves out at the chosen rank (set by fit; 0 without compression).
+    truncated_energy: float = 0.0
 
     def __post_init__(self) -> None:
         self.width = self.n_features
@@ -239,11 +252,37 @@ class HSIC(Measure):
         self.omega = rng.standard_normal(self.n_features)
         self.phase = rng.uniform(0.0, 2.0 * math.pi, self.n_features)
 
-    def fit(self, X: np.ndarray) -> None:
-        scratch = np.empty(min(X.shape[1], 1000) ** 2)
-        self.sigma = np.array([median_bandwidth(row, scratch=scratch) for row in X])
+    def fit(self, X: np.ndarray, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None) -> None:
+        p = X.shape[0]
+        # Per column, in chunks of fixed size: the same values however the pool's workers share them.
+        pmap = pool.map if pool is not None and xp is np else map
+        split = 64
 
-    def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
+        def bandwidths(cols: slice) -> np.ndarray:
+            scratch = np.empty(min(X.shape[1], 1000) ** 2)
+            return np.array([median_bandwidth(row, scratch=scratch) for row in X[cols]])
+
+        parts = [slice(lo, min(lo + split, p)) for lo in range(0, p, split)]
+        self.sigma = np.concatenate([np.ones(0), *pmap(bandwidths, parts)])
+        self.width, self.truncated_energy = self.n_features, 0.0
+        if self.energy_tol is None or p == 0:
+            return
+        # The rank: from each column's D x D covariance, whose eigenvalues are the s_k^2, in batches.
+        # tails[c, r] = sum_{k >= r} s_k^2 of column c (descending s): the energy it leaves out at rank r.
+        step = max(1, 2**25 // max(1, self.n_features * X.shape[1]))
+
+        def tails_of(cols: slice) -> np.ndarray:
+            s2 = np.clip(to_numpy(xp.linalg.eigvalsh(self._phi(xp, xp.asarray(X[cols]), cols)[1])), 0.0, None)
+            tail = np.cumsum(s2, axis=1)[:, ::-1]  # tail[:, r] = sum of all but the r largest
+            return np.concatenate([tail, np.zeros((tail.shape[0], 1))], axis=1)
+
+        tails = np.concatenate(list(pmap(tails_of, [slice(lo, min(lo + step, p)) for lo in range(0, p, step)])))
+        need = max(1, int(np.max(np.argmax(tails <= self.energy_tol, axis=1))))
+        left = float(np.max(tails[:, need]))
+        self.width, self.truncated_energy = need, left
+
+    def _phi(self, xp: ModuleType, X: Any, cols: slice) -> tuple[Any, Any]:
+        """(b, D, rows) centered features scaled to ||Phi Phi^T||_F = 1, and their (b, D, D) Phi Phi^T."""
         present = ~xp.isnan(X)
         n_present = xp.sum(xp.astype(present, xp.int64), axis=-1)
         sigma = xp.asarray(self.sigma[cols])
@@ -254,19 +293,35 @@ class HSIC(Measure):
         phi = xp.where(_varies(xp, X, present)[:, None, None], _center_present(xp, phi, present, n_present), 0.0)
         return _normalize_gram(xp, phi)
 
+    def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
+        phi, gram = self._phi(xp, X, cols)
+        b, d, n = phi.shape
+        if self.width < d:
+            _, vecs = xp.linalg.eigh(gram)  # ascending eigenvalues: the top directions come last
+            top = vecs[:, :, d - self.width :]
+            phi = xp.permute_dims(top, (0, 2, 1)) @ phi  # (b, r, rows) = U_r^T Phi
+        return xp.reshape(phi, (b * self.width, n))
+
     def reduce(self, xp: ModuleType, G: Any, bi: int, bj: int, threshold: float) -> Any:
         d = self.width
         G4 = xp.reshape(G, (bi, d, bj, d))
         return xp.sum(xp.sum(G4 * G4, axis=3), axis=1)
 
 
-def _normalize_gram(xp: ModuleType, F: Any) -> Any:
-    """Scale each column's (d, rows) features so that ||F F^T||_F = 1; return (b*d, rows)."""
+def _gram(xp: ModuleType, F: Any) -> Any:
+    """(b, d, d) F F^T of (b, d, rows) features."""
+    return F @ xp.permute_dims(F, (0, 2, 1))
+
+
+def _normalize_gram(xp: ModuleType, F: Any) -> tuple[Any, Any]:
+    """Each column's (b, d, rows) features scaled so that ||F F^T||_F = 1, and those F F^T."""
     b, d, n = F.shape
-    gram = F @ xp.permute_dims(F, (0, 2, 1))
-    fro = xp.sqrt(xp.sqrt(xp.sum(xp.reshape(gram * gram, (b, d * d)), axis=-1)))
-    F = xp.where(fro[:, None, None] > 0, F / xp.where(fro > 0, fro, 1.0)[:, None, None], 0.0)
-    return xp.reshape(F, (b * d, n))
+    gram = _gram(xp, F)
+    fro2 = xp.sqrt(xp.sum(xp.reshape(gram * gram, (b, d * d)), axis=-1))  # ||F F^T||_F = fro^2
+    ok = fro2 > 0
+    fro = xp.sqrt(xp.where(ok, fro2, 1.0))
+    F = xp.where(ok[:, None, None], F / fro[:, None, None], 0.0)
+    return F, xp.where(ok[:, None, None], gram / xp.where(ok, fro2, 1.0)[:, None, None], 0.0)
 
 
 @dataclass
@@ -416,7 +471,7 @@ def _all_pairs(
 ) -> EdgeResult:
     t0 = time.perf_counter()
     p = X.shape[0]
-    measure.fit(X)
+    measure.fit(X, xp, pool)
     compute_dtype = getattr(xp, dtype)
     itemsize = 4 if dtype == "float32" else 8
     b = min(max(p, 1), block_columns(measure.width, itemsize, block_memory_mb))

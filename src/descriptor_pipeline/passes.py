@@ -108,6 +108,9 @@ def compute_edges(
         int(config.get("block_memory_mb", 256)), on_block, threads, shard,
     )
     progress.finish()
+    if isinstance(measure, HSIC) and measure.energy_tol is not None:
+        LOG.info("%s: random features compressed to rank %d of %d (energy left out <= %.2e, tolerance %g)",
+                 pass_name, measure.width, measure.n_features, measure.truncated_energy, measure.energy_tol)
     LOG.info("%s: %d pairs at or above %.4g (%d blocks of %d columns)", pass_name, len(edges.i), threshold, edges.n_blocks, edges.block_columns)
     return PassEdges(edges, int(X.shape[1]), backend, measure.histogram_values, read_seconds)
 
