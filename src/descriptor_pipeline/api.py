@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from descriptor_pipeline.config import coerce_config, deep_merge, read_yaml, validate_config
+from descriptor_pipeline.config import coerce_config, deep_merge, read_settings, read_yaml, validate_config
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import expand_inputs
 from descriptor_pipeline.io import read_json, read_lines, write_text
@@ -88,10 +88,7 @@ class PipelineConfig:
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str], **kwargs: Any) -> PipelineConfig:
         """Settings from a config file in the config.yaml format; keyword arguments as in the constructor."""
-        settings = read_yaml(path, "config file") or {}
-        if not isinstance(settings, Mapping):
-            raise PipelineError(f"config file {path}: expected a mapping of config keys at the top level")
-        return cls(**{**settings, **kwargs})
+        return cls(**{**read_settings(path), **kwargs})
 
     def resolved(self, workflow_dir: Path) -> dict[str, Any]:
         """The full configuration: the workflow's defaults, these settings merged in, input paths absolute."""

@@ -83,11 +83,10 @@ def main(argv: list[str] | None = None) -> int:
 
             print(explain(args.name, args.results))
         elif args.command == "apply":
-            from descriptor_pipeline.inputs import expand_inputs
+            from descriptor_pipeline.inputs import expand_inputs, folder_globs
             from descriptor_pipeline.reduce import apply_selection
 
-            patterns = [os.path.join(p, "*.parquet") if os.path.isdir(p) else p for p in args.inputs]
-            for path in apply_selection(args.selection, expand_inputs(patterns), args.out, args.carry):
+            for path in apply_selection(args.selection, expand_inputs(folder_globs(args.inputs)), args.out, args.carry):
                 print(path)
         elif args.command == "demo":
             from descriptor_pipeline.demo import write_demo

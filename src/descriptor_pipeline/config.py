@@ -30,6 +30,14 @@ def read_yaml(path: str | Path, what: str) -> Any:
         raise PipelineError(f"{what} {path}: not valid YAML{where}; fix the syntax") from None
 
 
+def read_settings(path: str | Path) -> dict[str, Any]:
+    """The config keys of a config file (config.yaml format); anything but a mapping is a one-line error."""
+    settings = read_yaml(path, "config file") or {}
+    if not isinstance(settings, Mapping):
+        raise PipelineError(f"config file {path}: expected a mapping of config keys at the top level")
+    return dict(settings)
+
+
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """``base`` updated by ``override``, nested mappings merged key by key (as Snakemake merges configs)."""
     merged = copy.deepcopy(dict(base))

@@ -22,6 +22,11 @@ PANDAS_INDEX = re.compile(r"__index_level_\d+__")  # the name pandas gives an un
 _LINE_BREAKING = {"Cc", "Zl", "Zp"}
 
 
+def folder_globs(paths: Sequence[str]) -> list[str]:
+    """Command-line inputs as ``input`` patterns: a folder stands for its ``*.parquet`` files."""
+    return [os.path.join(p, "*.parquet") if os.path.isdir(p) else p for p in paths]
+
+
 def expand_inputs(patterns: str | Sequence[str]) -> list[str]:
     """Expand the ``input`` config value (a glob or path, or a list of them) to a sorted list of files."""
     if isinstance(patterns, str):

@@ -18,8 +18,9 @@ from typing import Any
 import yaml
 
 from descriptor_pipeline.api import DescriptorPipeline, PipelineConfig, find_workflow_dir
-from descriptor_pipeline.config import deep_merge, parse_overrides, read_yaml
+from descriptor_pipeline.config import deep_merge, parse_overrides, read_settings, read_yaml
 from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.inputs import folder_globs
 from descriptor_pipeline.io import write_text
 from descriptor_pipeline.logs import LOG
 
@@ -38,13 +39,10 @@ def _settings(configfiles: Sequence[str], overrides: Sequence[str], inputs: Sequ
     """The config files in order, then ``--config``, then ``--input``: each overriding the ones before."""
     settings: dict[str, Any] = {}
     for path in configfiles:
-        loaded = read_yaml(path, "config file") or {}
-        if not isinstance(loaded, dict):
-            raise PipelineError(f"config file {path}: expected a mapping of config keys at the top level")
-        settings = deep_merge(settings, loaded)
+        settings = deep_merge(settings, read_settings(path))
     settings = deep_merge(settings, parse_overrides(list(overrides)))
     if inputs:
-        settings["input"] = [os.path.join(p, "*.parquet") if os.path.isdir(p) else p for p in inputs]
+        settings["input"] = folder_globs(inputs)
     return settings
 
 
