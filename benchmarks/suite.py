@@ -53,6 +53,7 @@ from descriptor_pipeline.report import read_benchmarks
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
+from hsic_compression import compare, report  # noqa: E402
 from pass_speed import bare_products, rdc_paper_pair  # noqa: E402
 
 SIZES = {"S": (5_000, 500), "M": (50_000, 1_000), "L": (200_000, 2_000)}
@@ -71,7 +72,11 @@ def planted_counts(columns: int) -> dict[str, int]:
 def write_data(size: str, data_dir: Path) -> list[str]:
     """The planted files of ``size`` (reused when a complete earlier set is there)."""
     rows, columns = SIZES[size]
-    folder = data_dir / size
+    return write_planted(data_dir / size, rows, columns, size)
+
+
+def write_planted(folder: Path, rows: int, columns: int, size: str) -> list[str]:
+    """``FILES`` planted files of about ``rows`` x ``columns`` in ``folder`` (reused when complete)."""
     marker = folder / "complete.json"
     spec = {"rows": rows, "columns": columns, "files": FILES, **planted_counts(columns)}
     if marker.exists() and json.loads(marker.read_text()) == spec:
@@ -286,6 +291,8 @@ def run_size(size: str, repeats: int, data_dir: Path, budget: float, with_peers:
         # right after each run, so that a run and its bounds see the machine in the same state
         timings.append(bounds(files, workdir, runs[-1]))
     comp = {key: median_and_spread([t[key] for t in timings]) for key in timings[0]}
+    print(f"[{size}] compressed and uncompressed HSIC and RDC on the HSIC pass's input ...", flush=True)
+    comp["compression"] = compare(pass_input(workdir, "hsic", runs[-1]["passes"]["hsic"]["rows"]))
     if with_peers:
         print(f"[{size}] peers ...", flush=True)
         comp |= peers(workdir, runs[0], budget)
@@ -350,6 +357,12 @@ def ratios(r: dict) -> list[tuple[str, float, str]]:
     if "ours_spearman_missing" in c:
         rows.append(("Spearman, 5 % missing, in process / pandas_spearman_missing",
                      c["ours_spearman_missing"]["median"] / c["pandas_spearman_missing"]["seconds"], ""))
+    if "compression" in c:
+        k = c["compression"]
+        rows += [("HSIC pass / RDC pass, same columns (all_pairs)", k["hsic_over_rdc"], "<= 1.0"),
+                 ("HSIC compressed / uncompressed (all_pairs)", 1 / k["hsic_speedup"], "<= 0.1"),
+                 ("HSIC error vs exact, compressed / uncompressed (max)",
+                  k["exact_check"]["compressed_max"] / k["exact_check"]["uncompressed_max"], "<= 1")]
     rows.append(("HSIC compute / hyppo per pair", comp["hsic"]["median"] / c["hsic_per_pair"]["seconds"], "<= 0.01 at M"))
     rows.append(("RDC compute / paper per pair", comp["rdc"]["median"] / c["rdc_per_pair"]["seconds"], "<= 0.01 at M"))
     return rows
@@ -398,9 +411,15 @@ def render(results: dict, command: str) -> str:
                   f"| feature-engine SmartCorrelatedSelection(spearman) | {fmt(c['feature_engine'])} |",
                   f"| hyppo HSIC per pair ({c['hsic_per_pair']['per_pair_ms']:.0f} ms/pair) | {fmt(c['hsic_per_pair'])} |",
                   f"| RDC paper per pair ({c['rdc_per_pair']['per_pair_ms']:.1f} ms/pair) | {fmt(c['rdc_per_pair'])} |",
+                  *([f"| HSIC uncompressed (D = 64, the path before compression), HSIC pass input | "
+                     f"{c['compression']['hsic_uncompressed_s']:.2f} |",
+                     f"| RDC padded to k = 20, same columns | {c['compression']['rdc_padded_s']:.2f} |"] if "compression" in c else []),
                   "", "| ratio (ours / reference) | value | target |", "|---|---|---|"]
         for what, value, target in ratios(r):
             lines.append(f"| {what} | {value:.3g}{speedup(value)} | {target} |")
+        if "compression" in c:
+            lines += ["", "Compressed features on the HSIC pass's input (`benchmarks/hsic_compression.py`'s comparison):", "",
+                      *[f"- {line}" for line in report(c["compression"])]]
         lines.append("")
     return "\n".join(lines)
 
@@ -451,6 +470,9 @@ def main() -> None:
         print(f"[{size}] ratios (ours / reference):")
         for what, value, target in ratios(r):
             print(f"  {what:<45} {value:10.3g}{speedup(value):<22} {target}")
+        if "compression" in r["comparisons"]:
+            for line in report(r["comparisons"]["compression"]):
+                print(f"  {line}")
     limits.restore_original_limits()
     print(f"wrote {args.out} and {store}")
 

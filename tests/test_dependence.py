@@ -206,7 +206,7 @@ def test_spearman_several_blocks_equal_one_block(xp, monkeypatch: pytest.MonkeyP
     X = np.vstack([tied_data(120, seed=s) for s in range(3)])  # 33 columns
     single = all_pairs(X, Spearman(), 0.0, xp, "float64")
     assert single.n_blocks == 1
-    monkeypatch.setattr(dependence, "block_columns", lambda width, itemsize, mb: 4)
+    monkeypatch.setattr(dependence, "block_rows", lambda itemsize, mb: 4)  # width 1: 4 columns a block
     multi = all_pairs(X, Spearman(), 0.0, xp, "float64")
     assert multi.block_columns == 4 and multi.n_blocks == 9 * 10 // 2  # ceil(33 / 4) = 9 blocks
     p = X.shape[0]
@@ -378,21 +378,40 @@ def hsic_errors(n_features: int, seeds: range, n: int = 400) -> list[tuple[float
 
 @pytest.mark.parametrize("m", [2, 3, 4, 5, 10, 11, 999, 1000, 1400])
 def test_median_bandwidth_is_median_of_pair_distances(m: int) -> None:
-    """The partition shortcut equals np.median over the upper triangle (odd and even pair counts, ties,
-    missing values, the max_points cut); a zero median falls back to the standard deviation."""
+    """The O(m log m) selection equals np.median over the upper triangle of the full distance matrix,
+    bit for bit (odd and even pair counts, ties, few distinct values, heavy tails, missing values, the
+    max_points cut); a zero median falls back to the standard deviation."""
     rng = np.random.default_rng(m)
-    scratch = np.empty(1000**2)
-    for x in (rng.standard_normal(m), np.round(rng.standard_normal(m) * 2), np.where(rng.random(m) < 0.2, np.nan, rng.standard_normal(m))):
+    cases = (
+        rng.standard_normal(m),
+        np.round(rng.standard_normal(m) * 2),
+        rng.integers(0, 3, m).astype(float),
+        np.exp(rng.standard_normal(m) * 30),  # values spread over many orders of magnitude
+        np.where(rng.random(m) < 0.2, np.nan, rng.standard_normal(m)),
+    )
+    for x in cases:
         v = x[~np.isnan(x)][:1000]
         if v.size < 2:
             continue
         expected = np.median(np.abs(v[:, None] - v[None, :])[np.triu_indices(v.size, k=1)])
         if expected == 0:
-            expected = np.std(v)
+            expected = np.std(v) if np.std(v) > 0 else 1.0
         assert median_bandwidth(x) == expected
-        assert median_bandwidth(x, scratch=scratch) == expected
     assert median_bandwidth(np.r_[np.zeros(9), 3.0]) == np.std(np.r_[np.zeros(9), 3.0])
     assert median_bandwidth(np.full(5, 2.0)) == 1.0
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(st.one_of(st.sampled_from([-1.0, 0.0, 0.5, 2.0]), st.floats(-1e300, 1e300)), min_size=2, max_size=80))
+def test_median_bandwidth_property(values: list[float]) -> None:
+    """Any finite values, ties and magnitudes near the float limit: the full matrix's median, exactly."""
+    v = np.asarray(values)
+    scale = 2.0 ** (np.frexp(np.max(np.abs(v)))[1] - 1) if np.max(np.abs(v)) > 0 else 1.0
+    w = v / scale
+    expected = float(np.median(np.abs(w[:, None] - w[None, :])[np.triu_indices(v.size, k=1)]))
+    if expected == 0:
+        expected = float(np.std(w))
+    assert median_bandwidth(v) == (min(expected * scale, np.finfo(np.float64).max) if expected > 0 else 1.0)
 
 
 def test_hsic_rff_default_features_close_to_exact() -> None:
@@ -438,11 +457,11 @@ def test_hsic_rff_equals_per_pair_estimator(xp) -> None:
     assert np.all(C[off] <= R[off] + 1e-12) and np.all(C[off] >= R[off] - 2 * compressed.truncated_energy - 1e-12)
 
 
-def per_column_tail_energy(X: np.ndarray, measure: HSIC, r: int) -> np.ndarray:
-    """sum_{k > r} s_k^2 of each column's normalized centered features, from numpy's SVD (independent of
-    the measure's eigen-decomposition of D x D covariances)."""
+def per_column_tail_energy(X: np.ndarray, measure: HSIC, ranks: np.ndarray) -> np.ndarray:
+    """sum_{k > r} s_k^2 of each column's normalized centered features at its rank r, from numpy's SVD
+    (independent of the measure's eigen-decomposition of D x D covariances)."""
     out = []
-    for row in X:
+    for row, r in zip(X, ranks):
         phi = np.sqrt(2.0 / measure.n_features) * np.cos(np.outer(measure.omega, row / median_bandwidth(row)) + measure.phase[:, None])
         phi -= phi.mean(axis=1, keepdims=True)
         sv = np.linalg.svd(phi, compute_uv=False)
@@ -453,7 +472,7 @@ def per_column_tail_energy(X: np.ndarray, measure: HSIC, r: int) -> np.ndarray:
 
 @pytest.mark.parametrize("tol", [1e-3, 1e-6])
 def test_hsic_compression_rank_and_bound(tol: float) -> None:
-    """The rank is the smallest at which no column leaves out more than tol (checked with numpy's SVD);
+    """Each column's rank is the smallest at which it leaves out at most tol (checked with numpy's SVD);
     every compressed similarity lies within [H - e_x - e_y, H] of the uncompressed H, per pair."""
     rng = np.random.default_rng(21)
     x = rng.uniform(-1, 1, (4, 400))
@@ -461,10 +480,14 @@ def test_hsic_compression_rank_and_bound(tol: float) -> None:
     compressed = HSIC(seed=23, energy_tol=tol)
     C = similarities(X, compressed, np)
     H = similarities(X, HSIC(seed=23, energy_tol=None), np)
-    r = compressed.width
-    tails = per_column_tail_energy(X, compressed, r)
-    assert tails.max() <= tol * (1 + 1e-9) and np.isclose(tails.max(), compressed.truncated_energy, rtol=1e-6, atol=1e-15)
-    assert per_column_tail_energy(X, compressed, r - 1).max() > tol  # one fewer direction would not do
+    ranks = compressed.ranks
+    assert ranks.shape == (X.shape[0],) and compressed.width == ranks.max() < compressed.n_features
+    assert len(set(ranks.tolist())) > 1  # the columns need different ranks
+    tails = per_column_tail_energy(X, compressed, ranks)
+    assert np.all(tails <= tol * (1 + 1e-9))
+    assert np.allclose(tails, compressed.left_out, rtol=1e-6, atol=1e-15)
+    fewer = per_column_tail_energy(X, compressed, ranks - 1)
+    assert np.all(fewer[ranks > 1] > tol)  # one fewer direction would not do, for any column
     bound = tails[:, None] + tails[None, :]
     off = ~np.eye(X.shape[0], dtype=bool)
     assert np.all(C[off] <= H[off] + 1e-12)
@@ -501,6 +524,28 @@ def test_rdc_equals_paper_algorithm(xp, missing: float) -> None:
     measure = RDC(seed=22)
     assert measure.weights.shape == (2, measure.k)
     assert_offdiag_close(similarities(X, measure, xp), rdc_reference(X, measure), 1e-9)
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.6])
+def test_rdc_compressed_equals_padded(xp, threshold: float) -> None:
+    """Each column keeping only its r basis rows gives the values of the k-row (zero-padded) reference:
+    exact RDCs at or above the threshold, the Frobenius bound below, over several blocks of mixed widths,
+    with a constant column (one zero row) and missing values."""
+    rng = np.random.default_rng(26)
+    n = 300
+    x = rng.uniform(-1, 1, n)
+    X = np.vstack([x, x**2, np.round(x, 1), rng.poisson(0.3, n).astype(float), rng.integers(0, 2, n).astype(float),
+                   np.full(n, 2.0), np.sin(np.pi * x), rng.standard_normal(n), np.exp(rng.standard_normal(n))])
+    X = np.vstack([X, with_missing(X, 0.1, seed=27)])
+    compressed, padded = RDC(seed=28), RDC(seed=28, compress=False)
+    C = all_pairs(X, compressed, threshold, xp, "float64", block_memory_mb=0)
+    R = all_pairs(X, padded, threshold, xp, "float64")
+    ranks = compressed.ranks
+    assert ranks.min() == 1 and ranks.max() > 2 and len(set(ranks.tolist())) > 2  # mixed widths
+    assert compressed.describe()["rank_max"] == ranks.max() and padded.describe() is None
+    assert C.n_blocks > 1 and 0 < len(R.i) and np.array_equal(C.i, R.i) and np.array_equal(C.j, R.j)
+    assert np.max(np.abs(C.similarity - R.similarity)) <= 1e-12
+    assert C.hist_counts == R.hist_counts
 
 
 @pytest.mark.parametrize("n", [1000, 2000])

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from memory_profiler import memory_usage
 
-from descriptor_pipeline.dependence import HSIC, RDC, Spearman, all_pairs, block_columns
+from descriptor_pipeline.dependence import HSIC, RDC, Spearman, all_pairs, block_rows, block_starts
 from descriptor_pipeline.ingest import IngestSettings, scan
 from descriptor_pipeline.inputs import inspect_inputs
 
@@ -54,18 +54,20 @@ def test_ingest_scan_memory_is_flat(write_table) -> None:
 
 @pytest.mark.parametrize(
     ("measure", "p", "n"),
-    [(Spearman(), 3000, 1200), (HSIC(seed=3), 600, 600), (HSIC(seed=3, energy_tol=None), 92, 600), (RDC(seed=3), 260, 600)],
-    ids=["spearman", "hsic", "hsic-uncompressed", "rdc"],
+    [(Spearman(), 3000, 1200), (HSIC(seed=3), 600, 600), (HSIC(seed=3, energy_tol=None), 92, 600),
+     (RDC(seed=3), 1000, 600), (RDC(seed=3, compress=False), 260, 600)],
+    ids=["spearman", "hsic", "hsic-uncompressed", "rdc", "rdc-uncompressed"],
 )
 def test_pass_block_memory_is_flat(measure, p: int, n: int) -> None:
     block_memory_mb = 1
     rng = np.random.default_rng(4)
     latent = rng.standard_normal((p // 4, n))
     X = np.repeat(latent, 4, axis=0) + 0.1 * rng.standard_normal((p, n))  # edges in every block row
-    measure.fit(X)  # the width of a compressed HSIC is the rank fit chooses (all_pairs fits again, the same)
-    features_bytes = p * measure.width * n * 4
+    measure.fit(X)  # a compressed measure's widths are the ranks fit chooses (all_pairs fits again, the same)
+    widths = measure.column_widths if measure.column_widths is not None else np.full(p, measure.width)
+    features_bytes = int(np.sum(widths)) * n * 4
     assert features_bytes > 8 * block_memory_mb * 2**20, "features would be cached; make the case larger"
-    starts = -(-p // block_columns(measure.width, 4, block_memory_mb))
+    starts = len(block_starts(widths, block_rows(4, block_memory_mb)))
     assert starts * (starts + 1) // 2 >= 20
     samples: list[float] = []
     gc.collect()

@@ -156,16 +156,33 @@ class Measure:
     # How the values that feed the similarity histogram are obtained (recorded in the pass summary).
     histogram_values: str = "exact"
 
-    def fit(self, X: np.ndarray, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None) -> None:
+    def fit(
+        self, X: np.ndarray, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None, dtype: Any = None, keep_bytes: int = 0
+    ) -> None:
         """Per-column parameters from the whole (columns, rows) host matrix (optional); ``xp`` may do
-        the heavy part, and ``pool`` share NumPy work by columns."""
+        the heavy part, and ``pool`` share NumPy work by columns. A measure whose fit builds the
+        features anyway may keep them (as ``dtype``, at most ``keep_bytes``) for ``features``."""
+
+    @property
+    def holds_features(self) -> bool:
+        """True when fit kept every column's features (the engine then caches nothing itself)."""
+        return False
+
+    @property
+    def column_widths(self) -> np.ndarray | None:
+        """Features per column when they differ between columns (set by fit); None: ``width`` each."""
+        return None
+
+    def describe(self) -> dict | None:
+        """What fit chose, for the pass summary (None: nothing)."""
+        return None
 
     def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
-        """(b*width, rows) float64 features of the columns ``cols`` of the fitted matrix, block ``X``."""
+        """(sum of widths, rows) float64 features of the columns ``cols`` of the fitted matrix, block ``X``."""
         raise NotImplementedError
 
-    def reduce(self, xp: ModuleType, G: Any, bi: int, bj: int, threshold: float) -> Any:
-        """(bi, bj) similarities from the (bi*width, bj*width) product block ``G``."""
+    def reduce(self, xp: ModuleType, G: Any, ci: slice, cj: slice, threshold: float) -> Any:
+        """(len(ci), len(cj)) similarities of the columns ``ci`` x ``cj`` from their product block ``G``."""
         raise NotImplementedError
 
 
@@ -183,15 +200,70 @@ class Spearman(Measure):
         norm = xp.sqrt(xp.sum(centered * centered, axis=-1, keepdims=True))
         return xp.where(norm > 0, centered / xp.where(norm > 0, norm, 1.0), 0.0)
 
-    def reduce(self, xp: ModuleType, G: Any, bi: int, bj: int, threshold: float) -> Any:
+    def reduce(self, xp: ModuleType, G: Any, ci: slice, cj: slice, threshold: float) -> Any:
         return xp.abs(G)
 
 
-def median_bandwidth(x: np.ndarray, max_points: int = 1000, scratch: np.ndarray | None = None) -> float:
+def _pair_distance(w: np.ndarray, k: int) -> float:
+    """The k-th smallest (0-based) of the m (m - 1) / 2 differences w[b] - w[a], a < b, of sorted w, exactly.
+
+    Selection in the implicit sorted matrix of differences: each row a keeps a window [lo, hi) of
+    candidate b; a candidate drawn at random (a fixed seed: the draw only changes the work, never the
+    value) splits every row at the same value t, found with one ``searchsorted`` per row and then
+    checked against the computed difference itself, so the counts are exact in floating point. When the
+    windows hold at most 4 m candidates, they are enumerated and partitioned. O(m log m) expected, where
+    the full distance matrix costs m^2.
+    """
+    m = w.size
+    idx = np.arange(m)
+    lo, hi = idx + 1, np.full(m, m)
+    below = 0  # pairs known to be smaller than every candidate
+    rng = np.random.default_rng(0)
+
+    def split(t: float, strict: bool) -> np.ndarray:
+        """Per row a: the first b > a whose difference is >= t (``strict``) or > t."""
+        keep = np.less if strict else np.less_equal
+        B = np.clip(np.searchsorted(w, w + t, side="left" if strict else "right"), idx + 1, m)
+        while True:  # w + t is rounded: move each row's boundary until the differences themselves agree
+            up = B < m
+            up[up] = keep(w[B[up]] - w[up], t)
+            if not up.any():
+                break
+            B[up] += 1
+        while True:
+            down = B > idx + 1
+            down[down] = ~keep(w[B[down] - 1] - w[down], t)
+            if not down.any():
+                break
+            B[down] -= 1
+        return B
+
+    while True:
+        sizes = hi - lo
+        ends = np.cumsum(sizes)
+        total = int(ends[-1])
+        if total <= 4 * m:
+            a = np.repeat(idx, sizes)
+            b = np.arange(total) - np.repeat(ends - sizes - lo, sizes)
+            return float(np.partition(w[b] - w[a], k - below)[k - below])
+        r = int(rng.integers(total))
+        a = int(np.searchsorted(ends, r, side="right"))
+        t = float(w[lo[a] + r - (ends[a] - sizes[a])] - w[a])
+        lt, le = split(t, True), split(t, False)
+        n_lt, n_le = int(np.sum(lt - idx - 1)), int(np.sum(le - idx - 1))
+        if k < n_lt:
+            hi = np.minimum(hi, lt)
+        elif k < n_le:
+            return t
+        else:
+            lo, below = np.maximum(lo, le), n_le
+
+
+def median_bandwidth(x: np.ndarray, max_points: int = 1000) -> float:
     """Median heuristic: the median |x_a - x_b| over pairs a < b of the first ``max_points`` present values.
 
-    Falls back to the standard deviation, then 1.0, when the median distance is 0. ``scratch``, a
-    float64 buffer of at least ``max_points**2`` values, is reused across calls when given.
+    Exact (the value the full distance matrix gives) in O(m log m). Falls back to the standard
+    deviation, then 1.0, when the median distance is 0.
     """
     v = x[~np.isnan(x)][:max_points]
     m = v.size
@@ -203,26 +275,103 @@ def median_bandwidth(x: np.ndarray, max_points: int = 1000, scratch: np.ndarray 
         return 1.0
     scale = math.ldexp(1.0, math.frexp(top)[1] - 1)
     v = v / scale
-    # The full m x m distance matrix holds each pair twice plus m zeros on the diagonal (the smallest
-    # values), so the k-th smallest pair distance is its (m + 2k)-th smallest entry: one partition,
-    # no index arrays for the upper triangle.
-    if scratch is None or scratch.size < m * m:
-        scratch = np.empty(m * m)
-    full = scratch[: m * m]
-    np.subtract.outer(v, v, out=full.reshape(m, m))
-    np.abs(full, out=full)
+    w = np.sort(v)
     pairs = m * (m - 1) // 2
-    hi = m + pairs - (pairs % 2)  # odd: the middle pair; even: the upper of the two middle pairs
-    full.partition(hi)
-    med = float(full[hi]) if pairs % 2 else float((full[:hi].max() + full[hi]) / 2.0)
+    half = pairs // 2
+    med = _pair_distance(w, half) if pairs % 2 else (_pair_distance(w, half - 1) + _pair_distance(w, half)) / 2.0
     width = med if med > 0 else float(np.std(v))
     if not width > 0:
         return 1.0
     return min(width * scale, float(np.finfo(np.float64).max))
 
 
+# Columns whose random features are built together: small enough that the (columns, D, rows)
+# temporaries stay a few MB (allocating and touching fresh pages dominated with whole blocks).
+FEATURE_CHUNK = 8
+
+
+class PerColumnRank(Measure):
+    """A measure whose columns each keep their own number of feature rows (``ranks``, set by fit).
+
+    Subclasses give ``_compress(xp, X, cols, ranks=None) -> (rows per column, ranks, left_out)``: each
+    column's (r, rows) features, its rank (``ranks`` when given) and the energy it leaves out. fit runs
+    it over every column in chunks of fixed size and keeps the features (as ``dtype``) while they fit in
+    ``keep_bytes``; ``features`` then only gathers them, else builds them again with fit's ranks.
+    """
+
+    ranks: np.ndarray
+    left_out: np.ndarray
+    _kept: list | None
+
+    @property
+    def compressed(self) -> bool:
+        return True
+
+    def _reset(self, p: int, width: int) -> None:
+        self.ranks = np.full(p, width, dtype=np.int64)
+        self.left_out = np.zeros(p)
+        self.width = width
+        self._kept = None
+
+    @property
+    def column_widths(self) -> np.ndarray | None:
+        return self.ranks if self.compressed else None
+
+    @property
+    def holds_features(self) -> bool:
+        return self._kept is not None
+
+    def _chunk(self, xp: ModuleType, rows: int) -> int:
+        return FEATURE_CHUNK if xp is np else max(1, 2**25 // max(1, self.width * rows))
+
+    def _fit_ranks(self, X: np.ndarray, xp: ModuleType, pmap: Callable, dtype: Any, keep_bytes: int) -> None:
+        p = X.shape[0]
+        chunk = self._chunk(xp, X.shape[1])
+        itemsize = 4 if dtype == xp.float32 else 8
+        kept: list | None = [] if dtype is not None and keep_bytes > 0 else None
+        size = 0
+        ranks, left_out = [], []
+        chunks = [slice(lo, min(lo + chunk, p)) for lo in range(0, p, chunk)]
+        for W, r, e in pmap(lambda c: self._compress(xp, xp.asarray(X[c]), c), chunks):
+            ranks.append(r)
+            left_out.append(e)
+            size += int(r.sum()) * X.shape[1] * itemsize
+            if kept is not None and size <= keep_bytes:
+                kept.extend(xp.astype(w, dtype) for w in W)
+            else:
+                kept = None
+        self.ranks, self.left_out = np.concatenate(ranks), np.concatenate(left_out)
+        self.width = int(self.ranks.max())
+        self._kept = kept
+
+    def _compress(self, xp: ModuleType, X: Any, cols: slice, ranks: np.ndarray | None = None) -> tuple[list, np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _compressed_features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
+        if self._kept is not None:
+            return xp.concat(self._kept[cols.start : cols.stop], axis=0)
+        chunk = self._chunk(xp, X.shape[1])
+        out = []
+        for lo in range(0, X.shape[0], chunk):
+            hi = min(lo + chunk, X.shape[0])
+            part = slice(cols.start + lo, cols.start + hi)
+            out.extend(self._compress(xp, X[lo:hi, :], part, self.ranks[part])[0])
+        return xp.concat(out, axis=0)
+
+    def describe(self) -> dict | None:
+        if not self.compressed or not self.ranks.size:
+            return None
+        return {"rank_max": int(self.ranks.max()), "rank_mean": round(float(self.ranks.mean()), 3),
+                "rank_median": float(np.median(self.ranks)), "energy_left_out_max": self.truncated_energy}
+
+    @property
+    def truncated_energy(self) -> float:
+        """The largest energy any column leaves out (0 without compression)."""
+        return float(np.max(self.left_out)) if self.left_out.size else 0.0
+
+
 @dataclass
-class HSIC(Measure):
+class HSIC(PerColumnRank):
     """Normalized HSIC, HSIC(x,y)/sqrt(HSIC(x,x) HSIC(y,y)), Gaussian kernels, random Fourier features.
 
     phi(x) = sqrt(2/D) cos(omega x / sigma + b), omega ~ N(0, 1), b ~ U(0, 2 pi), the same draws for
@@ -230,11 +379,11 @@ class HSIC(Measure):
 
     Compression (``energy_tol``, default 1e-6): a column's (D, rows) centered features Phi, scaled so
     that ||Phi Phi^T||_F = 1, are far from full rank (a 1-D Gaussian kernel's spectrum decays fast).
-    With Phi = U S V^T, the block products use W = U_r^T Phi = S_r V_r^T, the top r directions, where r
-    (the measure's ``width``) is the smallest rank at which no column leaves out more than ``energy_tol``
-    of sum_k s_k^2. Since ||W_x W_y^T||_F = ||P_x Phi_x Phi_y^T P_y||_F with orthogonal projections P,
-    the compressed similarity lies in [H - e_x - e_y, H], H the uncompressed one and e the energy a
-    column leaves out (each at most ``energy_tol``); the pairs cost rows * r^2 instead of rows * D^2.
+    With Phi = U S V^T, the block products use W = U_r^T Phi = S_r V_r^T, the column's top r directions,
+    where r (its entry of ``ranks``) is the smallest rank that leaves out at most ``energy_tol`` of
+    sum_k s_k^2. Since ||W_x W_y^T||_F = ||P_x Phi_x Phi_y^T P_y||_F with orthogonal projections P, the
+    compressed similarity lies in [H - e_x - e_y, H], H the uncompressed one and e the energy a column
+    leaves out (each at most ``energy_tol``); a pair costs rows * r_x * r_y instead of rows * D^2.
     ``energy_tol=None`` is the uncompressed estimator (the reference).
     """
 
@@ -243,43 +392,51 @@ class HSIC(Measure):
     energy_tol: float | None = 1e-6
     name: str = "hsic"
     sigma: np.ndarray = field(default_factory=lambda: np.ones(0))
-    # Largest energy a column leaves out at the chosen rank (set by fit; 0 without compression).
-    truncated_energy: float = 0.0
 
     def __post_init__(self) -> None:
         self.width = self.n_features
         rng = np.random.default_rng(self.seed)
         self.omega = rng.standard_normal(self.n_features)
         self.phase = rng.uniform(0.0, 2.0 * math.pi, self.n_features)
+        self._reset(0, self.n_features)
 
-    def fit(self, X: np.ndarray, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None) -> None:
+    @property
+    def compressed(self) -> bool:
+        return self.energy_tol is not None
+
+    def describe(self) -> dict | None:
+        found = super().describe()
+        return None if found is None else {"n_features": self.n_features, "energy_tol": self.energy_tol, **found}
+
+    def fit(
+        self, X: np.ndarray, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None, dtype: Any = None, keep_bytes: int = 0
+    ) -> None:
         p = X.shape[0]
         # Per column, in chunks of fixed size: the same values however the pool's workers share them.
         pmap = pool.map if pool is not None and xp is np else map
-        split = 64
+        parts = [slice(lo, min(lo + 64, p)) for lo in range(0, p, 64)]
+        self.sigma = np.concatenate([np.ones(0), *pmap(lambda c: np.array([median_bandwidth(r) for r in X[c]]), parts)])
+        self._reset(p, self.n_features)
+        if self.compressed and p:
+            self._fit_ranks(X, xp, pmap, dtype, keep_bytes)
 
-        def bandwidths(cols: slice) -> np.ndarray:
-            scratch = np.empty(min(X.shape[1], 1000) ** 2)
-            return np.array([median_bandwidth(row, scratch=scratch) for row in X[cols]])
-
-        parts = [slice(lo, min(lo + split, p)) for lo in range(0, p, split)]
-        self.sigma = np.concatenate([np.ones(0), *pmap(bandwidths, parts)])
-        self.width, self.truncated_energy = self.n_features, 0.0
-        if self.energy_tol is None or p == 0:
-            return
-        # The rank: from each column's D x D covariance, whose eigenvalues are the s_k^2, in batches.
-        # tails[c, r] = sum_{k >= r} s_k^2 of column c (descending s): the energy it leaves out at rank r.
-        step = max(1, 2**25 // max(1, self.n_features * X.shape[1]))
-
-        def tails_of(cols: slice) -> np.ndarray:
-            s2 = np.clip(to_numpy(xp.linalg.eigvalsh(self._phi(xp, xp.asarray(X[cols]), cols)[1])), 0.0, None)
-            tail = np.cumsum(s2, axis=1)[:, ::-1]  # tail[:, r] = sum of all but the r largest
-            return np.concatenate([tail, np.zeros((tail.shape[0], 1))], axis=1)
-
-        tails = np.concatenate(list(pmap(tails_of, [slice(lo, min(lo + step, p)) for lo in range(0, p, step)])))
-        need = max(1, int(np.max(np.argmax(tails <= self.energy_tol, axis=1))))
-        left = float(np.max(tails[:, need]))
-        self.width, self.truncated_energy = need, left
+    def _compress(
+        self, xp: ModuleType, X: Any, cols: slice, ranks: np.ndarray | None = None
+    ) -> tuple[list, np.ndarray, np.ndarray]:
+        """Per column of a chunk: its compressed (r, rows) features W = U_r^T Phi, its rank r (``ranks``
+        when given; else the smallest that leaves out at most energy_tol, at least 1: a constant column
+        keeps one row of zeros) and the energy it leaves out."""
+        phi, gram = self._phi(xp, X, cols)
+        evals, vecs = xp.linalg.eigh(gram)  # ascending eigenvalues: the top directions come last
+        d = phi.shape[1]
+        s2 = np.clip(to_numpy(evals), 0.0, None)
+        # tail[:, r] = sum_{k >= r} s_k^2 (descending s): the energy a column leaves out at rank r.
+        tail = np.concatenate([np.cumsum(s2, axis=1)[:, ::-1], np.zeros((s2.shape[0], 1))], axis=1)
+        if ranks is None:
+            ranks = np.maximum(1, np.argmax(tail <= self.energy_tol, axis=1)).astype(np.int64)
+        top = int(ranks.max())
+        W = xp.permute_dims(vecs[:, :, d - top :], (0, 2, 1)) @ phi  # (b, top, rows) = U_top^T Phi
+        return [W[c, top - int(r) :, :] for c, r in enumerate(ranks)], ranks, tail[np.arange(len(ranks)), ranks]
 
     def _phi(self, xp: ModuleType, X: Any, cols: slice) -> tuple[Any, Any]:
         """(b, D, rows) centered features scaled to ||Phi Phi^T||_F = 1, and their (b, D, D) Phi Phi^T."""
@@ -294,18 +451,34 @@ class HSIC(Measure):
         return _normalize_gram(xp, phi)
 
     def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
-        phi, gram = self._phi(xp, X, cols)
-        b, d, n = phi.shape
-        if self.width < d:
-            _, vecs = xp.linalg.eigh(gram)  # ascending eigenvalues: the top directions come last
-            top = vecs[:, :, d - self.width :]
-            phi = xp.permute_dims(top, (0, 2, 1)) @ phi  # (b, r, rows) = U_r^T Phi
-        return xp.reshape(phi, (b * self.width, n))
+        if not self.compressed:
+            phi, _ = self._phi(xp, X, cols)
+            return xp.reshape(phi, (phi.shape[0] * phi.shape[1], phi.shape[2]))
+        return self._compressed_features(xp, X, cols)
 
-    def reduce(self, xp: ModuleType, G: Any, bi: int, bj: int, threshold: float) -> Any:
-        d = self.width
-        G4 = xp.reshape(G, (bi, d, bj, d))
-        return xp.sum(xp.sum(G4 * G4, axis=3), axis=1)
+    def reduce(self, xp: ModuleType, G: Any, ci: slice, cj: slice, threshold: float) -> Any:
+        if self.energy_tol is None:
+            d, bi, bj = self.width, ci.stop - ci.start, cj.stop - cj.start
+            G4 = xp.reshape(G, (bi, d, bj, d))
+            return xp.sum(xp.sum(G4 * G4, axis=3), axis=1)
+        return segment_sums(xp, G * G, self.ranks[ci], self.ranks[cj])
+
+
+def segment_sums(xp: ModuleType, A: Any, rows: np.ndarray, cols: np.ndarray) -> Any:
+    """(len(rows), len(cols)) sums of the blocks of ``A`` cut into segments of ``rows`` x ``cols`` entries.
+
+    NumPy: ``add.reduceat``, each block summed on its own. Other namespaces: products with 0/1
+    segment-indicator matrices (one BLAS-like call per axis).
+    """
+    if xp is np:
+        oi = np.concatenate([[0], np.cumsum(rows[:-1])])
+        oj = np.concatenate([[0], np.cumsum(cols[:-1])])
+        return np.add.reduceat(np.add.reduceat(A, oi, axis=0), oj, axis=1)
+
+    def indicator(widths: np.ndarray) -> Any:
+        return xp.asarray(np.repeat(np.eye(widths.size), widths, axis=1), dtype=A.dtype)
+
+    return indicator(rows) @ A @ xp.permute_dims(indicator(cols), (1, 0))
 
 
 def _gram(xp: ModuleType, F: Any) -> Any:
@@ -325,19 +498,23 @@ def _normalize_gram(xp: ModuleType, F: Any) -> tuple[Any, Any]:
 
 
 @dataclass
-class RDC(Measure):
+class RDC(PerColumnRank):
     """Randomized dependence coefficient: the largest canonical correlation between k random sinusoidal
     features sin(s (u w_u + w_1)) of the copula transforms u = rank / n of two columns.
 
     Canonical correlations are the singular values of Q_x^T Q_y, where Q is an orthonormal basis of a
     column's centered features; directions with singular value below ``rank_tol`` times the largest are
     left out (the features of one column are nearly collinear: about 3 numerically independent of 20).
+    With ``compress`` (the default) each column keeps only its r basis rows (its entry of ``ranks``),
+    so a pair costs rows * r_x * r_y; without it every column has k rows, the left-out ones zero (the
+    same values, at k^2 per pair: the reference).
     """
 
     k: int = 20
     s: float = 1.0 / 6.0
     seed: int = 0
     rank_tol: float = 1e-6
+    compress: bool = True
     name: str = "rdc"
     histogram_values: str = (
         "exact at or above the threshold; below it, the Frobenius norm of the pair's canonical-correlation "
@@ -345,40 +522,91 @@ class RDC(Measure):
     )
 
     def __post_init__(self) -> None:
-        self.width = self.k
         rng = np.random.default_rng(self.seed)
         self.weights = rng.standard_normal((2, self.k))  # rows: multiplier of u, multiplier of the constant 1
+        self._reset(0, self.k)
 
-    def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
+    @property
+    def compressed(self) -> bool:
+        return self.compress
+
+    def describe(self) -> dict | None:
+        found = super().describe()
+        return None if found is None else {"n_features": self.k, "rank_tol": self.rank_tol, **found}
+
+    def fit(
+        self, X: np.ndarray, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None, dtype: Any = None, keep_bytes: int = 0
+    ) -> None:
+        self._reset(X.shape[0], self.k)
+        if self.compressed and X.shape[0]:
+            self._fit_ranks(X, xp, pool.map if pool is not None and xp is np else map, dtype, keep_bytes)
+
+    def _basis(self, xp: ModuleType, X: Any) -> tuple[Any, Any]:
+        """(b, min(k, rows), rows) orthonormal basis rows of each column's centered features (left-out
+        directions zero) and the (b,) number kept."""
         present = ~xp.isnan(X)
         ranks, n_present = average_ranks(xp, X)
         u = xp.where(present, ranks / xp.astype(xp.maximum(n_present, 1), xp.float64)[:, None], 0.0)
         w = xp.asarray(self.weights)
         F = xp.sin(self.s * (u[:, None, :] * w[0, :][None, :, None] + w[1, :][None, :, None]))
         F = xp.where(_varies(xp, X, present)[:, None, None], _center_present(xp, F, present, n_present), 0.0)
-        b, k, n = F.shape
         _, sv, vh = xp.linalg.svd(F, full_matrices=False)
         keep = sv > self.rank_tol * sv[:, :1]
-        Q = xp.where(keep[:, :, None], vh, 0.0)
+        return xp.where(keep[:, :, None], vh, 0.0), xp.sum(xp.astype(keep, xp.int64), axis=1)
+
+    def _compress(self, xp: ModuleType, X: Any, cols: slice, ranks: np.ndarray | None = None) -> tuple[list, np.ndarray, np.ndarray]:
+        Q, kept = self._basis(xp, X)
+        if ranks is None:  # the kept rows come first (descending singular values); a constant column keeps one zero row
+            ranks = np.maximum(1, to_numpy(kept)).astype(np.int64)
+        return [Q[c, : int(r), :] for c, r in enumerate(ranks)], ranks, np.zeros(len(ranks))
+
+    def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
+        if self.compressed:
+            return self._compressed_features(xp, X, cols)
+        Q, _ = self._basis(xp, X)
+        b, k, n = Q.shape[0], self.k, Q.shape[2]
         if Q.shape[1] < k:  # fewer rows than features: the basis has at most n directions; pad with zeros
             Q = xp.concat([Q, xp.zeros((b, k - Q.shape[1], n), dtype=Q.dtype)], axis=1)
         return xp.reshape(Q, (b * k, n))
 
-    def reduce(self, xp: ModuleType, G: Any, bi: int, bj: int, threshold: float) -> Any:
-        k = self.width
-        blocks = xp.reshape(xp.permute_dims(xp.reshape(G, (bi, k, bj, k)), (0, 2, 1, 3)), (bi * bj, k, k))
+    def reduce(self, xp: ModuleType, G: Any, ci: slice, cj: slice, threshold: float) -> Any:
+        bi, bj = ci.stop - ci.start, cj.stop - cj.start
+        if self.compressed:
+            ri, rj = self.ranks[ci], self.ranks[cj]
+            fro = xp.reshape(xp.sqrt(segment_sums(xp, G * G, ri, rj)), (bi * bj,))
+        else:
+            k = self.k
+            blocks = xp.reshape(xp.permute_dims(xp.reshape(G, (bi, k, bj, k)), (0, 2, 1, 3)), (bi * bj, k, k))
+            fro = xp.sqrt(xp.sum(xp.reshape(blocks * blocks, (bi * bj, k * k)), axis=-1))
         # The spectral norm is at most the Frobenius norm: only blocks that could reach the threshold
         # need their singular values; the others keep the Frobenius bound (below the threshold).
-        fro = xp.sqrt(xp.sum(xp.reshape(blocks * blocks, (bi * bj, k * k)), axis=-1))
         candidates = xp.nonzero(fro >= threshold)[0]
         if candidates.shape[0] == 0:
             return xp.reshape(fro, (bi, bj))
-        top = svdvals(xp, xp.astype(xp.take(blocks, candidates, axis=0), xp.float64))[:, 0]
+        if self.compressed:
+            chosen = segment_blocks(xp, G, ri, rj, to_numpy(candidates))
+        else:
+            chosen = xp.take(blocks, candidates, axis=0)
+        top = svdvals(xp, xp.astype(chosen, xp.float64))[:, 0]
         exact = xp.zeros(bi * bj, dtype=xp.float64)
         hit = xp.zeros(bi * bj, dtype=xp.bool)
         exact = _scatter(xp, exact, candidates, top)
         hit = _scatter(xp, hit, candidates, xp.ones(candidates.shape[0], dtype=xp.bool))
         return xp.reshape(xp.where(hit, exact, xp.astype(fro, xp.float64)), (bi, bj))
+
+
+def segment_blocks(xp: ModuleType, A: Any, rows: np.ndarray, cols: np.ndarray, pairs: np.ndarray) -> Any:
+    """The blocks of ``A`` (cut into segments of ``rows`` x ``cols`` entries) at flat positions ``pairs``
+    (a * len(cols) + b), as (len(pairs), max rows, max cols), zero-padded (singular values unchanged)."""
+    a, b = pairs // cols.size, pairs % cols.size
+    ra, rb = rows[a], cols[b]
+    ki, kj = int(ra.max()), int(rb.max())
+    oi = np.cumsum(rows) - rows
+    oj = np.cumsum(cols) - cols
+    valid = (np.arange(ki)[None, :] < ra[:, None])[:, :, None] & (np.arange(kj)[None, :] < rb[:, None])[:, None, :]
+    flat = (oi[a][:, None, None] + np.arange(ki)[None, :, None]) * A.shape[1] + (oj[b][:, None, None] + np.arange(kj)[None, None, :])
+    picked = xp.take(xp.reshape(A, (-1,)), xp.asarray(np.where(valid, flat, 0).reshape(-1)))
+    return xp.where(xp.asarray(valid), xp.reshape(picked, (len(pairs), ki, kj)), 0.0)
 
 
 def _scatter(xp: ModuleType, target: Any, index: Any, values: Any) -> Any:
@@ -403,12 +631,28 @@ class EdgeResult:
     n_blocks: int = 0
     block_columns: int = 0
     seconds: float = 0.0
+    features: dict | None = None  # what the measure's fit chose (Measure.describe)
+
+
+def block_rows(itemsize: int, block_memory_mb: int) -> int:
+    """Feature rows per block so that one product block (and its reduction temporaries) fits the budget."""
+    return int(math.sqrt(block_memory_mb * 2**20 / 3 / itemsize))
 
 
 def block_columns(width: int, itemsize: int, block_memory_mb: int) -> int:
-    """Columns per block so that one product block (and its reduction temporaries) fits the budget."""
-    budget = block_memory_mb * 2**20 / 3
-    return max(1, int(math.sqrt(budget / itemsize)) // width)
+    """Columns per block when every column has ``width`` features."""
+    return max(1, block_rows(itemsize, block_memory_mb) // width)
+
+
+def block_starts(widths: np.ndarray, rows: int) -> list[int]:
+    """First column of each block: consecutive columns while their widths sum to at most ``rows`` (one at least)."""
+    starts, total = [], rows
+    for c, w in enumerate(widths.tolist()):
+        if total + w > rows:
+            starts.append(c)
+            total = 0
+        total += w
+    return starts
 
 
 # Rows of one panel of a block product. The products run as fixed panels, each on one BLAS thread,
@@ -471,18 +715,22 @@ def _all_pairs(
 ) -> EdgeResult:
     t0 = time.perf_counter()
     p = X.shape[0]
-    measure.fit(X, xp, pool)
     compute_dtype = getattr(xp, dtype)
     itemsize = 4 if dtype == "float32" else 8
-    b = min(max(p, 1), block_columns(measure.width, itemsize, block_memory_mb))
-    starts = list(range(0, p, b))
+    cache_bytes = 8 * block_memory_mb * 2**20
+    measure.fit(X, xp, pool, compute_dtype, cache_bytes)
+    widths = measure.column_widths
+    widths = np.full(p, measure.width, dtype=np.int64) if widths is None else np.asarray(widths, dtype=np.int64)
+    starts = block_starts(widths, block_rows(itemsize, block_memory_mb))
+    ends = dict(zip(starts, [*starts[1:], p]))
+    b = max((ends[s] - s for s in starts), default=1)
     cache: dict[int, Any] = {}
-    cacheable = p * measure.width * X.shape[1] * itemsize <= 8 * block_memory_mb * 2**20
+    cacheable = not measure.holds_features and int(widths.sum()) * X.shape[1] * itemsize <= cache_bytes
 
     def feats(s: int) -> Any:
         if s in cache:
             return cache[s]
-        cols = slice(s, min(s + b, p))
+        cols = slice(s, ends[s])
         if pool is None or xp is not np:
             F = xp.astype(measure.features(xp, xp.asarray(X[cols]), cols), compute_dtype)
         else:  # features are per column: the same bytes however the block is split among workers
@@ -505,10 +753,9 @@ def _all_pairs(
     for si, sj in mine:
         if si != current:
             FI, current = feats(si), si
-        bi = min(b, p - si)
-        bj = min(b, p - sj)
+        bi, bj = ends[si] - si, ends[sj] - sj
         FJ = FI if sj == si else feats(sj)
-        S = measure.reduce(xp, _block_product(xp, FI, FJ, pool), bi, bj, threshold)
+        S = measure.reduce(xp, _block_product(xp, FI, FJ, pool), slice(si, ends[si]), slice(sj, ends[sj]), threshold)
         gi = xp.arange(si, si + bi)[:, None]
         gj = xp.arange(sj, sj + bj)[None, :]
         valid = gi < gj
@@ -528,4 +775,5 @@ def _all_pairs(
     return EdgeResult(
         i=cat(edges_i, np.int64), j=cat(edges_j, np.int64), similarity=cat(edges_s, np.float64),
         hist_counts=hist, n_blocks=n_blocks, block_columns=b, seconds=time.perf_counter() - t0,
+        features=measure.describe(),
     )

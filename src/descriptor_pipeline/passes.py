@@ -108,9 +108,11 @@ def compute_edges(
         int(config.get("block_memory_mb", 256)), on_block, threads, shard,
     )
     progress.finish()
-    if isinstance(measure, HSIC) and measure.energy_tol is not None:
-        LOG.info("%s: random features compressed to rank %d of %d (energy left out <= %.2e, tolerance %g)",
-                 pass_name, measure.width, measure.n_features, measure.truncated_energy, measure.energy_tol)
+    if edges.features:
+        f = edges.features
+        LOG.info("%s: each column's %d features compressed to its rank: %.1f on average, median %g, largest %d "
+                 "(energy left out <= %.2e)", pass_name, f["n_features"], f["rank_mean"], f["rank_median"],
+                 f["rank_max"], f["energy_left_out_max"])
     LOG.info("%s: %d pairs at or above %.4g (%d blocks of %d columns)", pass_name, len(edges.i), threshold, edges.n_blocks, edges.block_columns)
     return PassEdges(edges, int(X.shape[1]), backend, measure.histogram_values, read_seconds)
 
@@ -125,7 +127,7 @@ def run_shard(
     meta = {"hist_counts": edges.hist_counts, "n_blocks": edges.n_blocks, "block_columns": edges.block_columns,
             "seconds": edges.seconds, "rows": result.rows, "backend": result.backend,
             "histogram_values": result.histogram_values, "read_seconds": result.read_seconds,
-            "shard": [shard, shards], "descriptors": len(names)}
+            "shard": [shard, shards], "descriptors": len(names), "features": edges.features}
     table = pa.table({"i": edges.i, "j": edges.j, "similarity": edges.similarity})
     io.write_parquet(out, table.replace_schema_metadata({"descriptor_pipeline": json.dumps(meta)}))
 
@@ -149,7 +151,7 @@ def gather_shards(paths: Sequence[str], n_names: int) -> PassEdges:
         similarity=np.concatenate([t["similarity"].to_numpy() for t in parts]).astype(np.float64),
         hist_counts=[int(sum(c)) for c in zip(*(m["hist_counts"] for m in metas))],
         n_blocks=sum(m["n_blocks"] for m in metas), block_columns=metas[0]["block_columns"],
-        seconds=sum(m["seconds"] for m in metas),
+        seconds=sum(m["seconds"] for m in metas), features=metas[0].get("features"),
     )
     first = metas[0]
     return PassEdges(edges, first["rows"], first["backend"], first["histogram_values"], sum(m["read_seconds"] for m in metas))
@@ -231,6 +233,7 @@ def run_pass(
         "dtype": config.get("dtype", "float32"),
         "block_columns": edges.block_columns,
         "blocks": edges.n_blocks,
+        "features": edges.features,
         "settings": dict(config["passes"][pass_name]),
         "seconds": {
             "read": round(found.read_seconds, 3),
