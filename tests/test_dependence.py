@@ -25,7 +25,10 @@ from descriptor_pipeline.dependence import (
     Spearman,
     all_pairs,
     average_ranks,
+    block_starts,
     median_bandwidth,
+    segment_blocks,
+    segment_sums,
 )
 
 BACKENDS = [
@@ -324,6 +327,32 @@ def test_one_column_blocks_without_cache_equal_one_block(name: str, xp) -> None:
     assert one.n_blocks == 1
     assert tiny.block_columns == 1 and tiny.n_blocks == p * (p + 1) // 2
     assert_offdiag_close(full_matrix(tiny, p), full_matrix(one, p), 1e-12)
+
+
+def test_segment_sums_and_blocks_against_loops(xp) -> None:
+    """Per-column widths: the block sums and the gathered (zero-padded) sub-blocks equal plain slicing."""
+    rng = np.random.default_rng(40)
+    rows, cols = np.array([3, 1, 4, 2]), np.array([2, 5, 1])
+    A = rng.standard_normal((rows.sum(), cols.sum()))
+    oi, oj = np.r_[0, np.cumsum(rows)], np.r_[0, np.cumsum(cols)]
+    expected = np.array([[A[oi[a] : oi[a + 1], oj[b] : oj[b + 1]].sum() for b in range(3)] for a in range(4)])
+    got = np.asarray(segment_sums(xp, xp.asarray(A), rows, cols))
+    assert np.allclose(got, expected, rtol=1e-12, atol=1e-12)
+    pairs = np.array([0, 4, 11, 7])  # flat positions a * 3 + b
+    blocks = np.asarray(segment_blocks(xp, xp.asarray(A), rows, cols, pairs))
+    assert blocks.shape == (4, 4, 5)
+    for k, flat in enumerate(pairs):
+        a, b = divmod(int(flat), 3)
+        sub = A[oi[a] : oi[a + 1], oj[b] : oj[b + 1]]
+        assert np.array_equal(blocks[k, : sub.shape[0], : sub.shape[1]], sub)
+        assert not blocks[k, sub.shape[0] :, :].any() and not blocks[k, :, sub.shape[1] :].any()
+
+
+def test_block_starts_cut_by_summed_widths() -> None:
+    assert block_starts(np.array([3, 3, 3, 3]), 6) == [0, 2]
+    assert block_starts(np.array([5, 2, 9, 1, 1]), 7) == [0, 2, 3]  # a column wider than a block: alone
+    assert block_starts(np.array([1, 1, 1]), 0) == [0, 1, 2]
+    assert block_starts(np.array([], dtype=np.int64), 10) == []
 
 
 def histogram_reference(values: np.ndarray) -> list[int]:
