@@ -259,6 +259,11 @@ def _pair_distance(w: np.ndarray, k: int) -> float:
             lo, below = np.maximum(lo, le), n_le
 
 
+def _pool_map(pool: ThreadPoolExecutor | None, xp: ModuleType) -> Callable:
+    """``map`` over the pool's workers for NumPy work (other namespaces run in the calling thread)."""
+    return pool.map if pool is not None and xp is np else map
+
+
 def median_bandwidth(x: np.ndarray, max_points: int = 1000) -> float:
     """Median heuristic: the median |x_a - x_b| over pairs a < b of the first ``max_points`` present values.
 
@@ -335,11 +340,12 @@ class PerColumnRank(Measure):
         for W, r, e in pmap(lambda c: self._compress(xp, xp.asarray(X[c]), c), chunks):
             ranks.append(r)
             left_out.append(e)
-            size += int(r.sum()) * X.shape[1] * itemsize
-            if kept is not None and size <= keep_bytes:
-                kept.extend(xp.astype(w, dtype) for w in W)
-            else:
-                kept = None
+            if kept is not None:  # kept until the first chunk that would pass keep_bytes
+                size += int(r.sum()) * X.shape[1] * itemsize
+                if size <= keep_bytes:
+                    kept.extend(xp.astype(w, dtype) for w in W)
+                else:
+                    kept = None
         self.ranks, self.left_out = np.concatenate(ranks), np.concatenate(left_out)
         self.width = int(self.ranks.max())
         self._kept = kept
@@ -358,10 +364,14 @@ class PerColumnRank(Measure):
             out.extend(self._compress(xp, X[lo:hi, :], part, self.ranks[part])[0])
         return xp.concat(out, axis=0)
 
+    def _settings(self) -> dict:
+        """The measure's compression settings, first in ``describe``."""
+        return {}
+
     def describe(self) -> dict | None:
         if not self.compressed or not self.ranks.size:
             return None
-        return {"rank_max": int(self.ranks.max()), "rank_mean": round(float(self.ranks.mean()), 3),
+        return {**self._settings(), "rank_max": int(self.ranks.max()), "rank_mean": round(float(self.ranks.mean()), 3),
                 "rank_median": float(np.median(self.ranks)), "energy_left_out_max": self.truncated_energy}
 
     @property
@@ -394,7 +404,6 @@ class HSIC(PerColumnRank):
     sigma: np.ndarray = field(default_factory=lambda: np.ones(0))
 
     def __post_init__(self) -> None:
-        self.width = self.n_features
         rng = np.random.default_rng(self.seed)
         self.omega = rng.standard_normal(self.n_features)
         self.phase = rng.uniform(0.0, 2.0 * math.pi, self.n_features)
@@ -404,16 +413,15 @@ class HSIC(PerColumnRank):
     def compressed(self) -> bool:
         return self.energy_tol is not None
 
-    def describe(self) -> dict | None:
-        found = super().describe()
-        return None if found is None else {"n_features": self.n_features, "energy_tol": self.energy_tol, **found}
+    def _settings(self) -> dict:
+        return {"n_features": self.n_features, "energy_tol": self.energy_tol}
 
     def fit(
         self, X: np.ndarray, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None, dtype: Any = None, keep_bytes: int = 0
     ) -> None:
         p = X.shape[0]
         # Per column, in chunks of fixed size: the same values however the pool's workers share them.
-        pmap = pool.map if pool is not None and xp is np else map
+        pmap = _pool_map(pool, xp)
         parts = [slice(lo, min(lo + 64, p)) for lo in range(0, p, 64)]
         self.sigma = np.concatenate([np.ones(0), *pmap(lambda c: np.array([median_bandwidth(r) for r in X[c]]), parts)])
         self._reset(p, self.n_features)
@@ -530,16 +538,15 @@ class RDC(PerColumnRank):
     def compressed(self) -> bool:
         return self.compress
 
-    def describe(self) -> dict | None:
-        found = super().describe()
-        return None if found is None else {"n_features": self.k, "rank_tol": self.rank_tol, **found}
+    def _settings(self) -> dict:
+        return {"n_features": self.k, "rank_tol": self.rank_tol}
 
     def fit(
         self, X: np.ndarray, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None, dtype: Any = None, keep_bytes: int = 0
     ) -> None:
         self._reset(X.shape[0], self.k)
         if self.compressed and X.shape[0]:
-            self._fit_ranks(X, xp, pool.map if pool is not None and xp is np else map, dtype, keep_bytes)
+            self._fit_ranks(X, xp, _pool_map(pool, xp), dtype, keep_bytes)
 
     def _basis(self, xp: ModuleType, X: Any) -> tuple[Any, Any]:
         """(b, min(k, rows), rows) orthonormal basis rows of each column's centered features (left-out
