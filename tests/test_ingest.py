@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from descriptor_pipeline import scan
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.ingest import IngestSettings, choose_keeper, run_ingest
 
@@ -459,3 +460,38 @@ def test_duckdb_threads_do_not_change_the_outputs(write_table, ingest):
     pd.testing.assert_frame_equal(one.stats[exact], four.stats[exact])
     for key in ("mean", "std", "variance"):
         np.testing.assert_allclose(one.stats[key], four.stats[key], rtol=1e-13)
+
+
+def test_column_groups_do_not_change_the_outputs(write_table, ingest, monkeypatch, caplog):
+    table, _ = filter_table()
+    rng = np.random.default_rng(5)
+    table = table.append_column("offset", pa.array(1e12 + rng.normal(size=N)))  # read again, shifted: round 2
+    files = write_table(table, n_files=3, row_group_size=61)
+    settings = dict(sample_rows=150, chunk_rows=170, max_missing_ratio=0.25, min_robust_variance=1e-6,
+                    exclude_columns=("id", "tag_.*"))
+    with caplog.at_level("INFO", logger="descriptor_pipeline"):
+        whole = ingest(files, out="whole", **settings)
+        monkeypatch.setattr(scan, "COLUMN_GROUP", 4)
+        grouped = ingest(files, out="grouped", **settings)
+    assert caplog.text.count("ingest: 2 aggregate rounds") == 2
+    for name in ("column_stats.parquet", "survivors.txt", "sample.parquet"):
+        assert (whole.out_dir / name).read_bytes() == (grouped.out_dir / name).read_bytes(), name
+
+
+def test_a_table_wider_than_duckdbs_grouped_aggregate_limit(write_table, ingest):
+    # 4,000 columns in one grouped aggregate kill DuckDB 2.0 with SIGFPE; the scan splits them into groups
+    rng = np.random.default_rng(8)
+    n, p = 40, 4_000
+    values = rng.normal(size=(n, p))
+    values[rng.random((n, p)) < 0.05] = np.nan
+    names = [f"d{j:04d}" for j in range(p)]
+    files = write_table({"idx": np.arange(n, dtype=float)} | dict(zip(names, values.T)), n_files=2, row_group_size=15)
+    res = ingest(files, sample_rows=30)
+    stats = res.stats.loc[names]
+    np.testing.assert_array_equal(stats["n_missing"].to_numpy(), np.isnan(values).sum(axis=0))
+    np.testing.assert_allclose(stats["mean"].to_numpy(), np.nanmean(values, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(stats["std"].to_numpy(), np.nanstd(values, axis=0, ddof=1), rtol=1e-12)
+    assert res.survivors == ["idx", *names]
+    idx = res.sample["idx"].to_numpy().astype(int)
+    assert len(set(idx)) == res.sample.num_rows == 30
+    np.testing.assert_array_equal(res.sample.select(names).to_pandas().to_numpy(), values[idx])

@@ -20,7 +20,7 @@ from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import inspect_inputs
 from descriptor_pipeline.ingest import source
 from descriptor_pipeline.scan import Scanner, ScanResult, equal_columns
-from descriptor_pipeline import stats
+from descriptor_pipeline import scan, stats
 from descriptor_pipeline.stats import distinct_counts, sample_quantiles, sample_statistics, winsorized_variance
 
 QUANTILES = {"q01": 0.01, "q25": 0.25, "median": 0.5, "q75": 0.75, "q99": 0.99}
@@ -148,11 +148,13 @@ def test_scan_sample_depends_on_content_not_row_order_or_file_split(tmp_path):
     assert set(other[:, 2]) != set(a[:, 2])
 
 
-def test_scan_sample_is_drawn_again_when_too_few_rows_fall_under_the_threshold(tmp_path, monkeypatch, caplog):
+@pytest.mark.parametrize("column_group", [1000, 3])  # one query, or aggregates per 3 columns and a sample query
+def test_scan_sample_is_drawn_again_when_too_few_rows_fall_under_the_threshold(tmp_path, monkeypatch, caplog, column_group):
     x = planted_matrix(300, seed=7)
     x[:, 2] = np.arange(300)
     files = write_matrix(tmp_path, x, 3, 7)
     expected = scan_files(files, seed=2, sample_rows=50).sample
+    monkeypatch.setattr(scan, "COLUMN_GROUP", column_group)
     real = Scanner.threshold
     monkeypatch.setattr(Scanner, "threshold", lambda self, slack=6.0: real(self, slack) // 8 if slack == 6.0 else real(self, slack))
     with caplog.at_level("WARNING", logger="descriptor_pipeline"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -116,3 +117,18 @@ def test_cores_column_order_and_file_split_do_not_change_the_result(tmp_path: Pa
     a = json.loads((base / DETERMINISTIC[1]).read_text())
     b = json.loads((reshaped / DETERMINISTIC[1]).read_text())
     assert a["descriptors"] == b["descriptors"] and a["dropped"] == b["dropped"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGFPE, signal.SIGSEGV])
+def test_a_stage_killed_by_a_library_leaves_its_python_stack_in_the_log(tmp_path, sig):
+    # DuckDB once died of SIGFPE in the ingest query: the job's log must say where, not end silently
+    log = tmp_path / "ingest.log"
+    code = ("import os, signal\nfrom descriptor_pipeline.logs import LOG, setup_logging\n"
+            "from descriptor_pipeline.stage import report_crashes\n"
+            f"setup_logging({str(log)!r}); report_crashes({str(log)!r}); LOG.info('scanning')\n"
+            "def scan():\n    os.kill(os.getpid(), signal.Signals(" + str(int(sig)) + "))\nscan()\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == -sig
+    text = log.read_text()
+    assert "INFO scanning" in text
+    assert "Fatal Python error" in text and 'line 6 in scan' in text

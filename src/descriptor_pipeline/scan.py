@@ -10,6 +10,13 @@ or on how the files are batched (DuckDB reads a row group in one thread, in orde
 combines them in (file, row group) order, so the statistics are the same bytes however many threads
 run.
 
+A table wider than COLUMN_GROUP columns is aggregated COLUMN_GROUP columns per query: DuckDB 2.0's
+grouped aggregate keeps one row of state per group, and past about 3,700 columns of these five
+aggregates (some 18,000 aggregates, a state row wider than its 256 KiB blocks) the process dies of a
+division by zero (SIGFPE). Such a table's sample comes from one more query, which hashes every row and
+returns the rows under the threshold; a column's statistics do not depend on the other columns in its
+query, so they are the same bytes either way.
+
 Columns the fast query cannot settle (NaN or +-inf present, sums beyond float64's range, or a mean so
 far from zero against the spread that the Welford update loses digits) are read again in a narrow
 query that masks non-finite values, divides by a power of two and subtracts the mean found so far.
@@ -17,6 +24,7 @@ query that masks non-finite values, divides by a power of two and subtracts the 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -31,6 +39,7 @@ from descriptor_pipeline.logs import LOG, Progress
 from descriptor_pipeline.stats import pow2_scale
 
 BATCH_VALUES = 2**30  # values (rows x columns) per aggregate query when ``chunk_rows`` is 0
+COLUMN_GROUP = 1000  # columns per grouped aggregate query (DuckDB 2.0 crashes past about 3,700)
 MAX_ROUNDS = 3
 OFFSET_LIMIT = 1e3  # |mean| / std above which a column is read again, shifted by its mean
 _SEED_SALT = 0x5DEECE66D
@@ -183,14 +192,20 @@ class Scanner:
 
     # ---- SQL -------------------------------------------------------------------------------------
 
+    def _row_hash(self) -> str:
+        """SQL for a row's seeded content hash over every column (x<k> in name order)."""
+        ordered = ", ".join(f"x{k}" for k in self.hash_order)
+        return f"hash(xor(hash({ordered}), {self.seed_key}::UBIGINT))"
+
     def _query(self, batch: list[int], plan: _Plan, threshold: int | None) -> str:
+        """Per-row-group aggregates of ``plan``'s columns and, under ``threshold``, the sample rows
+        (``plan`` then holds every column: the row hash reads them all)."""
         cols = [f"{_as_double(self.refs[j], plan.masked)} AS x{k}" for k, j in enumerate(plan.columns)]
         inner = (f"SELECT *, {_row_group_expr([self.bounds[i] for i in batch])} AS rg "
                  f"FROM ({self.source.select(batch, cols, numbered=True)})")
         derived = ["*"]
         if threshold is not None:
-            ordered = ", ".join(f"x{k}" for k in self.hash_order)
-            derived.append(f"hash(xor(hash({ordered}), {self.seed_key}::UBIGINT)) AS rh")
+            derived.append(f"{self._row_hash()} AS rh")
         aggs = []
         for k in range(len(plan.columns)):
             x, s, c = f"x{k}", plan.scale[k], plan.shift[k]
@@ -204,30 +219,58 @@ class Scanner:
         return (f"SELECT fi, rg, count(*) AS rows, {', '.join(aggs)} "
                 f"FROM (SELECT {', '.join(derived)} FROM ({inner})) GROUP BY fi, rg ORDER BY fi, rg")
 
+    def _sample_query(self, batch: list[int], threshold: int) -> str:
+        """The rows of ``batch`` whose hash is at most ``threshold``: rh, fi, rn and every column, no grouping."""
+        cols = [f"{_as_double(ref)} AS x{k}" for k, ref in enumerate(self.refs)]
+        return (f"SELECT rh, fi, rn, * EXCLUDE (rh, fi, rn) FROM (SELECT *, {self._row_hash()} AS rh "
+                f"FROM ({self.source.select(batch, cols, numbered=True)})) WHERE rh <= {threshold}::UBIGINT")
+
     def _run(self, plan: _Plan, threshold: int | None, what: str) -> tuple[_Partial, int, np.ndarray, list]:
         """One round over every batch: per-row-group results combined in (file, row group) order, and
         the rows under ``threshold`` (their hashes and values) when one is given."""
         p = len(plan.columns)
-        part = _Partial(np.zeros(p, dtype=np.int64), np.full(p, np.inf), np.full(p, -np.inf), np.zeros(p), np.zeros(p))
+        groups = [slice(start, min(start + COLUMN_GROUP, p)) for start in range(0, p, COLUMN_GROUP)] or [slice(0, 0)]
+        parts = [_Partial(np.zeros(g.stop - g.start, dtype=np.int64), np.full(g.stop - g.start, np.inf),
+                          np.full(g.stop - g.start, -np.inf), np.zeros(g.stop - g.start), np.zeros(g.stop - g.start))
+                 for g in groups]
         rows = 0
         hashes: list[np.ndarray] = []
         values: list[list[np.ndarray]] = []  # per batch, per column
-        progress = Progress(what, self.n_rows, "rows")
+        unit = "rows" if len(groups) == 1 else f"rows (each in {len(groups)} queries of up to {COLUMN_GROUP} columns)"
+        progress = Progress(what, self.n_rows, unit)
         for b, batch in enumerate(self.batches, start=1):
-            table = fetch(self.source, batch, self._query(batch, plan, threshold), self.threads)
-            rows += int(np.sum(table.column("rows").to_numpy()))
-            _combine(part, table, p)
-            if threshold is not None:
-                h, v = _sample_rows(table.column("sample"), p)
+            together = threshold is not None and len(groups) == 1
+            for g, part in zip(groups, parts):
+                sub = _Plan(plan.columns[g], plan.masked, plan.scale[g], plan.shift[g])
+                table = fetch(self.source, batch, self._query(batch, sub, threshold if together else None), self.threads)
+                if g.start == 0:
+                    rows += int(np.sum(table.column("rows").to_numpy()))
+                _combine(part, table, g.stop - g.start)
+                if together:
+                    h, v = _sample_rows(table.column("sample"), p)
+                    hashes.append(h)
+                    values.append(v)
+                del table
+            if threshold is not None and not together:
+                h, v = self._sample(batch, threshold)
                 hashes.append(h)
                 values.append(v)
-            del table
             if self.on_batch is not None:
                 self.on_batch(b, rows)
             progress.update(sum(self.file_rows[i] for i in batch))
         progress.finish()
         h = np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
+        part = parts[0] if len(parts) == 1 else _Partial(*(np.concatenate([getattr(q, f.name) for q in parts])
+                                                            for f in dataclasses.fields(_Partial)))
         return part, rows, h, values
+
+    def _sample(self, batch: list[int], threshold: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Hashes and per-column values of the rows of ``batch`` under ``threshold``, in (hash, file, row)
+        order (the grouped query's lists may order rows of equal hash otherwise; only equal rows share one)."""
+        table = fetch(self.source, batch, self._sample_query(batch, threshold), self.threads)
+        rh = table.column(0).to_numpy().astype(np.uint64)
+        order = np.lexsort((table.column(2).to_numpy(), table.column(1).to_numpy(), rh))
+        return rh[order], [_floats(table.column(3 + k))[order] for k in range(len(self.refs))]
 
     # ---- the scan ---------------------------------------------------------------------------------
 

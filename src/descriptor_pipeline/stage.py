@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ def run_stage(smk: Any, body: Callable[[Any], object]) -> None:
     """
     log_file = smk.log[0] if len(smk.log) else None
     setup_logging(log_file)
+    report_crashes(log_file)
     remove_stale_temporaries(list(smk.output))
     try:
         body(smk)
@@ -31,6 +33,19 @@ def run_stage(smk: Any, body: Callable[[Any], object]) -> None:
         LOG.error("%s", message)
         print(f"ERROR: {message}", file=sys.stderr)
         sys.exit(1)
+
+
+_CRASH_LOG: list = []  # the open log file faulthandler writes to; kept open for the life of the process
+
+
+def report_crashes(log_file: str | None) -> None:
+    """Write the Python stack into the rule's log when a library kills the process (SIGSEGV, SIGFPE, ...),
+    which would otherwise end the job with a signal and nothing in its log to say where."""
+    stream = sys.stderr
+    if log_file:
+        stream = open(log_file, "a", encoding="utf-8")  # noqa: SIM115 - must outlive this function
+        _CRASH_LOG[:] = [stream]
+    faulthandler.enable(file=stream)
 
 
 def remove_stale_temporaries(outputs: list[str]) -> None:
