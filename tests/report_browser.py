@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -89,8 +91,13 @@ def _attribute(dom: str, name: str) -> str:
 
 
 def open_report(report: Path, steps: str = "", screenshot: Path | None = None, size: str = "1400,1000",
-                chromium: str | None = None, timeout: float = 120) -> View:
-    """Render ``report`` after ``steps`` (JavaScript); optionally save a PNG screenshot."""
+                chromium: str | None = None, timeout: float = 60, attempts: int = 3) -> View:
+    """Render ``report`` after ``steps`` (JavaScript); optionally save a PNG screenshot.
+
+    Headless Chromium now and then hangs for good under ``--virtual-time-budget`` on a loaded machine
+    (CI saw a render never return in 120 s): a render that has not returned after ``timeout`` seconds
+    is killed with its whole process group and tried again in a fresh profile, up to ``attempts`` times.
+    """
     chromium = chromium or find_chromium()
     if chromium is None:
         raise RuntimeError("no Chromium found (apt-get install chromium)")
@@ -101,15 +108,38 @@ def open_report(report: Path, steps: str = "", screenshot: Path | None = None, s
     with tempfile.TemporaryDirectory(prefix="report-view-") as tmp:
         copy = Path(tmp) / "report.html"
         copy.write_text(page, encoding="utf-8")
-        base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                f"--window-size={size}", "--virtual-time-budget=15000", f"--user-data-dir={tmp}/profile"]
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
-            base.append(f"--screenshot={screenshot}")
-        dom = subprocess.run([*base, "--dump-dom", copy.as_uri()], capture_output=True, text=True,
-                             timeout=timeout, check=True).stdout
+        dom = _render(chromium, copy, screenshot, size, Path(tmp), timeout, attempts)
     return View(dom, json.loads(_attribute(dom, "data-errors")), json.loads(_attribute(dom, "data-images")),
                 json.loads(_attribute(dom, "data-frames")), screenshot)
+
+
+def _render(chromium: str, page: Path, screenshot: Path | None, size: str, tmp: Path, timeout: float,
+            attempts: int) -> str:
+    """The DOM Chromium dumps for ``page`` (and the screenshot), retried after a hang."""
+    hangs = []
+    for attempt in range(attempts):
+        command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                   "--no-first-run", "--disable-background-networking", "--disable-extensions",
+                   "--hide-scrollbars", f"--window-size={size}", "--virtual-time-budget=15000",
+                   f"--user-data-dir={tmp}/profile-{attempt}"]
+        if screenshot is not None:
+            command.append(f"--screenshot={screenshot}")
+        command += ["--dump-dom", page.as_uri()]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            hangs.append(f"attempt {attempt + 1} hung for {timeout:.0f} s")
+            continue
+        if process.returncode != 0:
+            raise RuntimeError(f"Chromium exited with {process.returncode} on {page}: {err[-2000:]}")
+        return out
+    raise RuntimeError(f"Chromium never finished rendering {page}: {'; '.join(hangs)}")
 
 
 def main(argv: list[str]) -> int:
