@@ -138,7 +138,8 @@ def test_run_passes_overrides_and_snakemake_args(tmp_path: Path, monkeypatch, ca
     assert code == 0, capsys.readouterr().err
     used = yaml.safe_load((tmp_path / "out/run-config.yaml").read_text())
     assert used["seed"] == 9 and used["passes"]["rdc"]["enabled"] is False
-    assert used["passes"]["hsic"] == {"enabled": True, "threshold": 0.7, "n_features": 32, "max_rows": 5000, "shards": 1}
+    assert used["passes"]["hsic"] == {"enabled": True, "threshold": 0.7, "min_predictability": 0.5, "n_features": 32,
+                                      "max_rows": 5000, "shards": 1}
     log = (tmp_path / "out/logs/snakemake.log").read_text()
     assert "rdc" not in dry_run_jobs(log) and {"ingest", "spearman", "hsic", "select"} <= dry_run_jobs(log)
     assert not (tmp_path / "out/results/final_descriptors.txt").exists()

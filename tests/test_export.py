@@ -13,16 +13,17 @@ def report() -> dict:
     """A survivor A standing for B (rdc) and C (spearman into B, then B into A), and a lone survivor."""
     return {
         "descriptors": {
-            "lone": {"alternative_descriptors": [], "lineage": {}},
+            "lone": {"alternative_descriptors": [], "lineage": {}, "predictability": {}},
             "A": {
                 "alternative_descriptors": ["B", "C\twith tab"],
                 "lineage": {
-                    "B": [{"pass": "rdc", "represented_by": "A", "similarity": 0.93}],
+                    "B": [{"pass": "rdc", "represented_by": "A", "similarity": 0.93, "predictability": 0.8}],
                     "C\twith tab": [
-                        {"pass": "spearman", "represented_by": "B", "similarity": 0.99},
-                        {"pass": "rdc", "represented_by": "A", "similarity": 0.93},
+                        {"pass": "spearman", "represented_by": "B", "similarity": 0.99, "predictability": 0.97},
+                        {"pass": "rdc", "represented_by": "A", "similarity": 0.93, "predictability": 0.8},
                     ],
                 },
+                "predictability": {"B": 0.8, "C\twith tab": 0.75},
             },
         }
     }
@@ -36,6 +37,6 @@ def test_alternatives_tsv(tmp_path: Path) -> None:
     with open(tmp_path / "alternatives.tsv", newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
     assert rows[0] == list(COLUMNS)
-    assert rows[1] == ["A", "B", "rdc", "", "0.93", "0.93"]
-    assert rows[2] == ["A", "C\\twith tab", "spearman>rdc", "B", "0.99;0.93", "0.93"]  # the tab is escaped
+    assert rows[1] == ["A", "B", "rdc", "", "0.93", "0.93", "0.8", "0.8"]
+    assert rows[2] == ["A", "C\\twith tab", "spearman>rdc", "B", "0.99;0.93", "0.93", "0.97;0.8", "0.75"]  # tab escaped
     assert float(rows[2][5]) == min(map(float, rows[2][4].split(";")))

@@ -39,8 +39,9 @@ CONFIG = {
     },
 }
 
-CLUSTER_COLUMNS = ["descriptor", "cluster", "representative", "similarity", "is_representative", "community", "centrality"]
-EDGE_COLUMNS = ["descriptor_a", "descriptor_b", "similarity"]
+CLUSTER_COLUMNS = ["descriptor", "cluster", "representative", "similarity", "predictability", "is_representative",
+                   "community", "centrality"]
+EDGE_COLUMNS = ["descriptor_a", "descriptor_b", "similarity", "a_from_b", "b_from_a", "is_merge"]
 
 
 def planted_sample() -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
@@ -133,17 +134,25 @@ def check_outputs(result: dict, names_in: list[str], threshold: float) -> dict[s
     edge_sim = {frozenset((a, b)): s for a, b, s in zip(e["descriptor_a"], e["descriptor_b"], e["similarity"])}
     assert len(edge_sim) == len(e["similarity"])
     assert all(s >= threshold for s in e["similarity"])
-    for d, r, s in zip(c["descriptor"], c["representative"], c["similarity"]):
+    figure = {(a, b): ab for a, b, ab in zip(e["descriptor_a"], e["descriptor_b"], e["a_from_b"])}
+    figure |= {(b, a): ba for a, b, ba in zip(e["descriptor_a"], e["descriptor_b"], e["b_from_a"])}
+    minimum = summary["min_predictability"]
+    assert e["is_merge"] == [min(ab, ba) >= minimum for ab, ba in zip(e["a_from_b"], e["b_from_a"])]
+    merges = {frozenset((a, b)) for a, b, m in zip(e["descriptor_a"], e["descriptor_b"], e["is_merge"]) if m}
+    for d, r, s, p in zip(c["descriptor"], c["representative"], c["similarity"], c["predictability"]):
         if d != r:
-            assert edge_sim[frozenset((d, r))] == s  # every removal is backed by an edge to its representative
-    for pair in edge_sim:
-        assert not pair <= survivor_set  # no keep in these configs: survivors are never linked
+            assert edge_sim[frozenset((d, r))] == s  # (a) every removal is backed by a merge to its representative
+            assert frozenset((d, r)) in merges and p == figure[(d, r)] >= minimum and figure[(r, d)] >= minimum
+        else:
+            assert p == 1.0
+    for pair in merges:
+        assert not pair <= survivor_set  # (b) no keep in these configs: survivors are never joined by a merge
     assert summary["pass"] in ("spearman", "hsic", "rdc")
     assert summary["threshold"] == threshold
     assert summary["descriptors_in"] == len(names_in)
     assert summary["descriptors_out"] == len(survivors) == summary["clusters"]
     assert summary["removed"] == len(names_in) - len(survivors)
-    assert summary["edges"] == edges.num_rows
+    assert summary["edges"] == edges.num_rows == summary["merges"] + summary["refused_links"]
     sizes = np.bincount(np.asarray(c["cluster"]))
     assert summary["cluster_size_max"] == int(sizes.max())
     assert sum(summary["similarity_histogram"]["pair_counts"]) == len(names_in) * (len(names_in) - 1) // 2
@@ -313,3 +322,28 @@ def do_pass_with(pass_name: str, config: dict, inputs: dict[str, str], out: Path
         pass_name, config, inputs["sample"], inputs["survivors"], inputs["stats"], str(out / "clusters.parquet"),
         str(out / "edges.parquet"), str(out / "survivors.txt"), str(out / "summary.json"), edge_shards=edge_shards,
     )
+
+
+def test_min_predictability_refuses_one_way_links(tmp_path: Path, chain, planted) -> None:
+    """At 0.5, x -- x^2 is a link but not a merge: x predicts x^2 (figure ~1), x^2 does not predict x
+    (~0, the sign is lost), so both survive. sin(pi x) keeps the sign: x -- sin(pi x) stays a merge.
+    The figures are the scipy/pandas ones."""
+    from test_predictability import reference
+
+    cols, groups = planted
+    config = copy.deepcopy(CONFIG)
+    config["passes"]["rdc"]["min_predictability"] = 0.5
+    result = do_pass("rdc", config, chain["inputs"], str(chain["spearman"]["dir"] / "survivors.txt"), tmp_path / "rdc")
+    rep = check_outputs(result, chain["spearman"]["survivors"], 0.9)
+    e = result["edges"].to_pydict()
+    for a, b, ab, ba, merge in zip(e["descriptor_a"], e["descriptor_b"], e["a_from_b"], e["b_from_a"], e["is_merge"]):
+        assert ab == pytest.approx(reference(cols[a], cols[b]), abs=1e-9)
+        assert ba == pytest.approx(reference(cols[b], cols[a]), abs=1e-9)
+        if "_sq" in a + b:
+            sq_from_x, x_from_sq = (ab, ba) if a.endswith("_sq") else (ba, ab)
+            assert not merge and sq_from_x > 0.95 and x_from_sq < 0.1, (a, b, ab, ba)
+        else:
+            assert merge and min(ab, ba) >= 0.5, (a, b, ab, ba)
+    for x, square, sine in groups["nonlinear"]:
+        assert rep[square] == square and rep[x] == rep[sine] in (x, sine)
+    assert result["summary"]["refused_links"] == len(groups["nonlinear"]) == result["summary"]["merges"]

@@ -408,7 +408,8 @@ def test_long_and_non_ascii_names_come_through_unchanged(workdir):
     assert set(report["descriptors"]) == set(names)
     dup = report["descriptors"]["logP (Crippen) – ΔG"]
     assert dup["alternative_descriptors"] == ["ΔG_dup_é"]
-    assert dup["lineage"]["ΔG_dup_é"] == [{"pass": "ingest", "represented_by": "logP (Crippen) – ΔG", "similarity": 1.0}]
+    assert dup["lineage"]["ΔG_dup_é"] == [{"pass": "ingest", "represented_by": "logP (Crippen) – ΔG", "similarity": 1.0,
+                                             "predictability": 1.0}]
     assert list(column_stats(workdir).index) == table.column_names
     for p in ("ingest", "spearman", "hsic", "rdc"):
         assert (workdir / f"results/{p}/survivors.txt").read_bytes() == raw, p

@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -35,8 +36,9 @@ def test_demo_recovers_planted_structure(demo_run: Path) -> None:
         owners = [s for s, m in members.items() if m & set(group)]
         assert len(owners) == 1, (group, owners)
         assert members[owners[0]] == expected
-    # independent columns are never merged with anything (apart from their planted exact copies)
-    for name in truth.independent:
+    # one-way functions (x^2 of a wave group's x) and independent columns are never merged with anything
+    # (apart from their planted exact copies)
+    for name in truth.one_way + truth.independent:
         assert name in members, name
         assert members[name] == {name} | copies_of.get(name, set())
 
@@ -143,14 +145,47 @@ def test_alternatives_tsv_matches_the_report(demo_run: Path) -> None:
     final = (demo_run / "results/final_descriptors.txt").read_text().splitlines()
     lines = (demo_run / "results/alternatives.tsv").read_text().splitlines()
     header, rows = lines[0].split("\t"), [line.split("\t") for line in lines[1:]]
-    assert header == ["survivor", "alternative", "pass_path", "via", "step_similarities", "min_similarity"]
+    assert header == ["survivor", "alternative", "pass_path", "via", "step_similarities", "min_similarity",
+                      "step_predictabilities", "predictability"]
     assert len(rows) == report["metadata"]["total_alternative_descriptors"]
     expected = [(s, a) for s in final for a in report["descriptors"][s]["alternative_descriptors"]]
     assert [(r[0], r[1]) for r in rows] == expected
-    for survivor, alternative, pass_path, via, sims, low in rows:
+    for survivor, alternative, pass_path, via, sims, low, step_figures, figure in rows:
         steps = report["descriptors"][survivor]["lineage"][alternative]
         assert pass_path.split(">") == [step["pass"] for step in steps]
         assert float(low) == min(step["similarity"] for step in steps)
+        assert [float(f) for f in step_figures.split(";")] == [step["predictability"] for step in steps]
+        assert float(figure) == report["descriptors"][survivor]["predictability"][alternative]
+
+
+def test_predictability_in_the_report_equals_an_independent_computation(demo_run: Path) -> None:
+    """Each step's figure is its pass's (clusters.parquet); end to end, the scipy/pandas figure of the
+    alternative from the survivor on the whole ingest sample (an exact copy through the column it equals);
+    every step meets the pass's min_predictability, an exact copy is 1."""
+    from test_predictability import reference
+
+    report = json.loads((demo_run / "results/surviving_descriptors_clusters.json").read_text())
+    sample = pq.read_table(demo_run / "results/ingest/sample.parquet").to_pydict()
+    stats = pq.read_table(demo_run / "results/ingest/column_stats.parquet").to_pydict()
+    dup_of = {c: d for c, st, d in zip(stats["column"], stats["status"], stats["duplicate_of"]) if st == "duplicate"}
+    pass_figure = {}
+    for p in ("spearman", "hsic", "rdc"):
+        c = pq.read_table(demo_run / f"results/{p}/clusters.parquet").to_pydict()
+        pass_figure[p] = dict(zip(c["descriptor"], c["predictability"]))
+    minimum = {p: json.loads((demo_run / f"results/{p}/summary.json").read_text())["min_predictability"] for p in pass_figure}
+    column = lambda name: np.array(sample[dup_of.get(name, name)], dtype=float)  # noqa: E731
+    checked = 0
+    for survivor, entry in report["descriptors"].items():
+        for alternative in entry["alternative_descriptors"]:
+            node = alternative
+            for step in entry["lineage"][alternative]:
+                expected = 1.0 if step["pass"] == "ingest" else pass_figure[step["pass"]][node]
+                assert step["predictability"] == expected and (step["pass"] == "ingest" or expected >= minimum[step["pass"]])
+                node = step["represented_by"]
+            got = entry["predictability"][alternative]
+            assert got == pytest.approx(reference(column(alternative), column(survivor)), abs=1e-9), (survivor, alternative)
+            checked += 1
+    assert checked == report["metadata"]["total_alternative_descriptors"] > 50
 
 
 def test_sharded_passes_equal_one_job(demo_run: Path, workdir: Path) -> None:

@@ -213,7 +213,7 @@ def test_embedded_demo_ingest_matches_planted_truth(workdir):
         assert stats.loc[c, "figure"] == table[c][0].as_py()
 
     # every planted keeper survives: the group members, the independent columns and the duplicated originals
-    planted_keepers = [c for g in truth.monotone_groups + truth.wave_groups for c in g] + truth.independent
+    planted_keepers = [c for g in truth.monotone_groups + truth.wave_groups for c in g] + truth.one_way + truth.independent
     survivors = (workdir / TARGET).read_text().splitlines()
     assert set(planted_keepers) <= set(survivors)
     assert set(truth.duplicates.values()) <= set(survivors)

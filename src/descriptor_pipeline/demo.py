@@ -1,8 +1,10 @@
 """The embedded demo data set: a descriptor table with planted redundancy, written as several Parquet files.
 
 Column names say what was planted, so the result can be read against the truth:
-``mono{g}_*`` monotone transforms of one latent (Spearman merges them), ``wave{g}_*`` non-monotone
-functions of one latent such as x, x^2, sin (they survive Spearman; HSIC / RDC merge them),
+``mono{g}_*`` monotone transforms of one latent (Spearman merges them), ``wave{g}_x`` and
+``wave{g}_sin`` (sin(pi x), not monotone: they survive Spearman; HSIC / RDC merge them),
+``wave{g}_square`` (x^2: a one-way function, x predicts it but it does not predict x, so its link to x
+is refused at the default ``min_predictability`` and it survives on its own),
 ``indep_*`` independent columns (never merged), ``const_*``, ``nearconst_*``, ``sparse_missing_*``,
 ``allnull_*`` (dropped at ingest), ``*_dupe`` exact copies of other columns, and the id columns
 ``row_id`` (numeric, excluded by config) and ``mol_id`` / ``smiles`` (text, left out).
@@ -25,6 +27,7 @@ class Planted:
 
     monotone_groups: list[list[str]] = field(default_factory=list)
     wave_groups: list[list[str]] = field(default_factory=list)
+    one_way: list[str] = field(default_factory=list)  # linked to a wave group, refused as a merge
     independent: list[str] = field(default_factory=list)
     constant: list[str] = field(default_factory=list)
     near_constant: list[str] = field(default_factory=list)
@@ -65,7 +68,8 @@ def make_table(n_rows: int = 3000, seed: int = 7, n_monotone: int = 20, n_wave: 
             f"wave{g:02d}_sin": np.sin(np.pi * x),
         }
         cols.update(members)
-        truth.wave_groups.append(list(members))
+        truth.wave_groups.append([f"wave{g:02d}_x", f"wave{g:02d}_sin"])
+        truth.one_way.append(f"wave{g:02d}_square")
 
     kinds = ("normal", "lognormal", "uniform", "counts", "binary", "gappy")
     for i in range(n_independent):

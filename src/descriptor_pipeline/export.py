@@ -1,7 +1,8 @@
 """Tabular export of the cluster report for spreadsheets: ``results/alternatives.tsv``.
 
 One row per (survivor, alternative): the passes that lead from the alternative to the survivor, the
-descriptors in between, and the similarities of the steps. Rows follow the final list's order, then
+descriptors in between, the similarities and predictabilities of the steps, and how well the survivor
+predicts the alternative end to end. Rows follow the final list's order, then
 the alternative's name, so the same report always gives the same bytes.
 """
 
@@ -12,7 +13,8 @@ from typing import Any
 
 from descriptor_pipeline import io
 
-COLUMNS = ("survivor", "alternative", "pass_path", "via", "step_similarities", "min_similarity")
+COLUMNS = ("survivor", "alternative", "pass_path", "via", "step_similarities", "min_similarity",
+           "step_predictabilities", "predictability")
 
 
 def _cell(text: str) -> str:
@@ -35,6 +37,8 @@ def alternatives_rows(report: dict[str, Any], order: list[str] | None = None) ->
                 ">".join(step["represented_by"] for step in steps[:-1]),
                 ";".join(repr(s) for s in sims),
                 repr(min(sims)),
+                ";".join(repr(float(step["predictability"])) for step in steps),
+                repr(float(entry["predictability"][alternative])),
             ))
     return rows
 

@@ -1,8 +1,14 @@
 """Threshold graph -> Leiden communities -> survivors and who stands for whom.
 
+The edges given here are a pass's merges: pairs with similarity >= threshold whose two descriptors each
+predict the other to at least the pass's ``min_predictability`` (passes.py filters the links; the
+refused ones never reach Leiden or the survivor choice, so they shape no community and no centrality).
+
 Guarantees (tested):
-(a) every removed descriptor has similarity >= threshold with its representative;
-(b) no two survivors have similarity >= threshold, unless both are in ``keep``;
+(a) every removed descriptor has similarity >= threshold with its representative, and each of the two
+    predicts the other to at least ``min_predictability``;
+(b) no two survivors are joined by a merge, unless both are in ``keep`` (two survivors may share a
+    refused link);
 (c) representatives are chosen by: in ``keep``, earliest in ``prefer``, most central (highest summed
     similarity inside its Leiden community), fewer missing values, higher robust variance, name;
 (d) nothing depends on column order: nodes are ordered by name before Leiden runs.

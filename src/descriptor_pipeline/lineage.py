@@ -1,8 +1,13 @@
 """Backtracking: every final survivor with every descriptor it stands for, through all passes.
 
-Reads only a results directory (``ingest/column_stats.parquet``, ``ingest/summary.json``, each pass's
-``clusters.parquet`` and ``summary.json``, ``final_descriptors.txt``) and writes
-``surviving_descriptors_clusters.json``; see ``schemas/clusters.schema.json`` for its layout.
+Reads only a results directory (``ingest/column_stats.parquet``, ``ingest/summary.json``,
+``ingest/sample.parquet``, each pass's ``clusters.parquet`` and ``summary.json``,
+``final_descriptors.txt``) and writes ``surviving_descriptors_clusters.json``; see
+``schemas/clusters.schema.json`` for its layout.
+
+Each lineage step carries its pass's predictability figure (how well the step's representative predicts
+the descriptor, on the pass's rows; 1 for an exact duplicate); each survivor's ``predictability`` gives
+the same figure end to end, from the survivor to each alternative directly, on the whole ingest sample.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import pyarrow.parquet as pq
 
 from descriptor_pipeline import io
 from descriptor_pipeline.errors import PipelineError
-from descriptor_pipeline.logs import LOG
-from descriptor_pipeline.passes import PASSES
+from descriptor_pipeline.logs import LOG, Progress
+from descriptor_pipeline.passes import PASSES, read_sample
+from descriptor_pipeline.predictability import column_figures
 
 VERSIONED_PACKAGES = ("descriptor-pipeline", "numpy", "duckdb", "pyarrow", "leidenalg", "igraph", "snakemake")
 
@@ -63,27 +69,32 @@ def build_cluster_structure(results: str | Path, passes: Sequence[str] | None = 
         raise PipelineError(f"{results}/ingest/column_stats.parquet: file not found; run the ingest rule first") from None
     ingest_summary = io.read_json(results / "ingest" / "summary.json")
 
-    # parent[name] = (pass, represented_by, similarity): the step that removed `name` for redundancy.
-    parent: dict[str, tuple[str, str, float]] = {}
+    # parent[name] = (pass, represented_by, similarity, predictability): the step that removed `name`.
+    parent: dict[str, tuple[str, str, float, float]] = {}
     dropped: dict[str, dict] = {}
+    duplicate_of: dict[str, str] = {}
     for row in stats:
         if row["status"] == "duplicate":
-            parent[row["column"]] = ("ingest", row["duplicate_of"], 1.0)
+            parent[row["column"]] = ("ingest", row["duplicate_of"], 1.0, 1.0)
+            duplicate_of[row["column"]] = row["duplicate_of"]
         elif row["status"] == "dropped":
             dropped[row["column"]] = {"pass": "ingest", "reason": row["reason"], "figure": row["figure"]}
     thresholds = {}
     for name in chain:
         summary = io.read_json(results / name / "summary.json")
         thresholds[name] = summary["threshold"]
-        for row in pq.read_table(results / name / "clusters.parquet", columns=["descriptor", "representative", "similarity"]).to_pylist():
+        path = results / name / "clusters.parquet"
+        if "predictability" not in pq.read_schema(path).names:
+            raise PipelineError(f"{path}: written by an older version (no predictability column); rerun the {name} rule")
+        for row in pq.read_table(path, columns=["descriptor", "representative", "similarity", "predictability"]).to_pylist():
             if row["descriptor"] != row["representative"]:
-                parent[row["descriptor"]] = (name, row["representative"], float(row["similarity"]))
+                parent[row["descriptor"]] = (name, row["representative"], float(row["similarity"]), float(row["predictability"]))
 
     children: dict[str, list[str]] = {}
-    for child, (_, rep, _) in parent.items():
+    for child, (_, rep, _, _) in parent.items():
         children.setdefault(rep, []).append(child)
 
-    descriptors: dict[str, dict] = {}
+    members_of: dict[str, list[str]] = {}
     for survivor in final:
         members: list[str] = []
         stack = list(children.get(survivor, ()))
@@ -91,14 +102,20 @@ def build_cluster_structure(results: str | Path, passes: Sequence[str] | None = 
             name = stack.pop()
             members.append(name)
             stack.extend(children.get(name, ()))
+        members_of[survivor] = members
+    end_to_end = end_to_end_figures(results / "ingest" / "sample.parquet", members_of, duplicate_of)
+
+    descriptors: dict[str, dict] = {}
+    for survivor in final:
+        members = members_of[survivor]
         history: dict[str, list[str]] = {}
         lineage: dict[str, list[dict]] = {}
         for name in members:
             history.setdefault(parent[name][0], []).append(name)
             steps, node = [], name
             while node != survivor:
-                step, rep, sim = parent[node]
-                steps.append({"pass": step, "represented_by": rep, "similarity": sim})
+                step, rep, sim, pred = parent[node]
+                steps.append({"pass": step, "represented_by": rep, "similarity": sim, "predictability": pred})
                 node = rep
             lineage[name] = steps
         alternatives = sorted(members)
@@ -110,6 +127,7 @@ def build_cluster_structure(results: str | Path, passes: Sequence[str] | None = 
             "removal_history": {step: sorted(names) for step, names in sorted(history.items(), key=lambda kv: _step_order(kv[0]))},
             "total_alternatives": len(members),
             "lineage": {name: lineage[name] for name in alternatives},
+            "predictability": {name: end_to_end[(survivor, name)] for name in alternatives},
         }
 
     sizes = [d["cluster_size"] for d in descriptors.values()]
@@ -145,6 +163,41 @@ def build_cluster_structure(results: str | Path, passes: Sequence[str] | None = 
     }
     _check_conservation(structure, [row["column"] for row in stats])
     return structure
+
+
+def end_to_end_figures(sample: Path, members_of: dict[str, list[str]], duplicate_of: dict[str, str],
+                       columns_per_read: int = 256) -> dict[tuple[str, str], float]:
+    """(survivor, alternative) -> how well the survivor predicts the alternative on the whole sample.
+
+    An exact duplicate is not in the sample: the column it equals stands in for its values.
+    """
+    out: dict[tuple[str, str], float] = {}
+    todo = [(s, m) for s, m in members_of.items() if m]
+    progress = Progress("backtrack: end-to-end predictability", sum(len(m) for _, m in todo), "alternatives")
+    batch: list[tuple[str, list[str]]] = []
+
+    def flush() -> None:
+        names = sorted({n for s, m in batch for n in [s, *(duplicate_of.get(a, a) for a in m)]})
+        X = read_sample(str(sample), names, columns_per_read=columns_per_read)
+        row = {n: k for k, n in enumerate(names)}
+        for survivor, members in batch:
+            figures = column_figures([X[row[duplicate_of.get(a, a)]] for a in members], X[row[survivor]])
+            out.update({(survivor, a): f for a, f in zip(members, figures)})
+            progress.update(len(members))
+        batch.clear()
+
+    width = 0
+    for survivor, members in todo:
+        batch.append((survivor, members))
+        width += len(members) + 1
+        if width >= columns_per_read:
+            flush()
+            width = 0
+    if batch:
+        flush()
+    if todo:
+        progress.finish()
+    return out
 
 
 def _step_order(step: str) -> int:

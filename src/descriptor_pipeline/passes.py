@@ -1,8 +1,13 @@
 """One dependence pass: read the previous survivors' sample columns, find edges, cluster, write outputs.
 
 Outputs of pass P: ``clusters.parquet`` (descriptor, cluster, representative, similarity,
-is_representative, community, centrality), ``edges.parquet`` (descriptor_a, descriptor_b, similarity),
-``survivors.txt`` (input column order) and ``summary.json``.
+predictability, is_representative, community, centrality), ``edges.parquet`` (descriptor_a,
+descriptor_b, similarity, a_from_b, b_from_a, is_merge), ``survivors.txt`` (input column order) and
+``summary.json``.
+
+A pair at or above the threshold is a link; a link is a merge when each of its two descriptors
+predicts the other to at least ``min_predictability`` (see predictability.py). Leiden and the choice of
+survivors see the merges only; refused links stay in edges.parquet with their figures.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from descriptor_pipeline.dependence import HSIC, RDC, EdgeResult, Measure, Spear
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.graph import cluster_descriptors
 from descriptor_pipeline.logs import LOG, Progress
+from descriptor_pipeline.predictability import pair_figures
 
 PASSES = ("spearman", "hsic", "rdc")
 
@@ -157,6 +163,30 @@ def gather_shards(paths: Sequence[str], n_names: int) -> PassEdges:
     return PassEdges(edges, first["rows"], first["backend"], first["histogram_values"], sum(m["read_seconds"] for m in metas))
 
 
+def edge_predictability(sample_path: str, names: Sequence[str], i: np.ndarray, j: np.ndarray, max_rows: int = 0
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """For each link (names[i], names[j]): how well b predicts a, and a predicts b, on the pass's rows."""
+    if len(i) == 0:
+        return np.zeros(0), np.zeros(0)
+    touched = np.unique(np.concatenate([i, j]))
+    X = read_sample(sample_path, [names[k] for k in touched], max_rows)
+    local = np.searchsorted(touched, np.stack([i, j]))
+    progress = Progress("predictability", len(i), "links")
+    a_from_b, b_from_a = pair_figures(X, local[0], local[1], on_pair=progress.update)
+    progress.finish()
+    return a_from_b, b_from_a
+
+
+def _step_figures(names: Sequence[str], i: np.ndarray, j: np.ndarray, a_from_b: np.ndarray, b_from_a: np.ndarray
+                  ) -> dict[tuple[str, str], float]:
+    """(alternative, representative) -> how well the representative predicts the alternative."""
+    out: dict[tuple[str, str], float] = {}
+    for a, b, ab, ba in zip(i.tolist(), j.tolist(), a_from_b.tolist(), b_from_a.tolist()):
+        out[(names[a], names[b])] = ab
+        out[(names[b], names[a])] = ba
+    return out
+
+
 def run_pass(
     pass_name: str,
     config: dict,
@@ -185,12 +215,19 @@ def run_pass(
     order = np.lexsort((edges.j, edges.i))  # (i, j) order: the same however the blocks were computed
     edges.i, edges.j, edges.similarity = edges.i[order], edges.j[order], edges.similarity[order]
     t_pairs = time.perf_counter()
+    min_predictability = float(config["passes"][pass_name].get("min_predictability", 0.0))
+    a_from_b, b_from_a = edge_predictability(sample_path, names, edges.i, edges.j, int(config["passes"][pass_name].get("max_rows", 0)))
+    merge = np.minimum(a_from_b, b_from_a) >= min_predictability
+    if len(merge):
+        LOG.info("%s: %d of %d links are merges (each predicts the other >= %.3g); %d refused",
+                 pass_name, int(merge.sum()), len(merge), min_predictability, int((~merge).sum()))
+    t_predict = time.perf_counter()
 
     stats = pq.read_table(column_stats, columns=["column", "missing_ratio", "robust_variance"]).to_pydict()
     missing = {c: (m if m is not None else 0.0) for c, m in zip(stats["column"], stats["missing_ratio"])}
     rvar = {c: (v if v is not None else 0.0) for c, v in zip(stats["column"], stats["robust_variance"])}
     clustering = cluster_descriptors(
-        names, edges.i, edges.j, edges.similarity, threshold, derive_seed(config["seed"], pass_name, "leiden"),
+        names, edges.i[merge], edges.j[merge], edges.similarity[merge], threshold, derive_seed(config["seed"], pass_name, "leiden"),
         keep=config.get("keep", ()), prefer=config.get("prefer", ()), missing_ratio=missing, robust_variance=rvar,
     )
     t_cluster = time.perf_counter()
@@ -202,12 +239,18 @@ def run_pass(
         "descriptor_a": pa.array([names[k] for k in edges.i], type=pa.string()),
         "descriptor_b": pa.array([names[k] for k in edges.j], type=pa.string()),
         "similarity": pa.array(edges.similarity, type=pa.float64()),
+        "a_from_b": pa.array(a_from_b, type=pa.float64()),
+        "b_from_a": pa.array(b_from_a, type=pa.float64()),
+        "is_merge": pa.array(merge, type=pa.bool_()),
     }))
+    figure_of = _step_figures(names, edges.i, edges.j, a_from_b, b_from_a)
     io.write_parquet(out_clusters, pa.table({
         "descriptor": pa.array(clustering.names, type=pa.string()),
         "cluster": pa.array(clustering.cluster, type=pa.int64()),
         "representative": pa.array(clustering.representative, type=pa.string()),
         "similarity": pa.array(clustering.similarity, type=pa.float64()),
+        "predictability": pa.array([figure_of.get((n, r), 1.0) for n, r in zip(clustering.names, clustering.representative)],
+                                   type=pa.float64()),
         "is_representative": pa.array([n == r for n, r in zip(clustering.names, clustering.representative)]),
         "community": pa.array(clustering.community, type=pa.int64()),
         "centrality": pa.array(clustering.centrality, type=pa.float64()),
@@ -221,6 +264,9 @@ def run_pass(
         "removed": len(names) - len(survivors),
         "rows": found.rows,
         "edges": int(len(edges.i)),
+        "merges": int(merge.sum()),
+        "refused_links": int((~merge).sum()),
+        "min_predictability": min_predictability,
         "clusters": int(len(sizes)),
         "cluster_size_max": int(sizes.max()) if len(sizes) else 0,
         "cluster_size_counts": {str(int(s)): int(c) for s, c in zip(*np.unique(sizes, return_counts=True))} if len(sizes) else {},
@@ -238,7 +284,8 @@ def run_pass(
         "seconds": {
             "read": round(found.read_seconds, 3),
             "pairs": round(edges.seconds, 3),  # with shards: summed over their jobs
-            "cluster": round(t_cluster - t_pairs, 3),
+            "predictability": round(t_predict - t_pairs, 3),
+            "cluster": round(t_cluster - t_predict, 3),
         },
         "peak_rss_mb": round(_peak_rss_mb(), 1),
     }

@@ -3,6 +3,7 @@ rule backtrack:
         final="results/final_descriptors.txt",
         stats="results/ingest/column_stats.parquet",
         ingest_summary="results/ingest/summary.json",
+        sample="results/ingest/sample.parquet",
         clusters=expand("results/{p}/clusters.parquet", p=ENABLED_PASSES),
         summaries=expand("results/{p}/summary.json", p=ENABLED_PASSES),
     output:
