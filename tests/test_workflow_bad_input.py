@@ -341,7 +341,7 @@ def test_inf_nan_and_values_near_float_max(workdir):
     assert {"gappy", "huge", "huge_pos", "plain"} <= members(report)
     for p in ("spearman", "hsic", "rdc"):
         sim = pq.read_table(workdir / f"results/{p}/clusters.parquet").column("similarity").to_numpy()
-        assert np.isfinite(sim).all() and ((sim >= 0) & (sim <= 1 + 1e-6)).all(), p
+        assert np.isfinite(sim).all() and ((sim >= 0) & (sim <= 1)).all(), p
         edges = pq.read_table(workdir / f"results/{p}/edges.parquet").column("similarity").to_numpy()
         assert np.isfinite(edges).all(), p
     # no overflow anywhere on the way: no NumPy warning reaches the user or a log
