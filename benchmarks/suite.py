@@ -22,6 +22,9 @@ A peer whose full run would exceed ``--peer-budget`` seconds (predicted from run
 a linear ranking term plus a quadratic pairs term) is timed on larger subsets and extrapolated; the table marks every
 extrapolated figure with "~". Figures are medians of the runs; the spread (min-max) is printed beside.
 
+Then, on the real tables in tests/data (``--tables``), the workflow with ``stability_seeds`` 1-4 besides
+its seed 42: the final set's Jaccard index over the 5 seeds and the descriptors whose fate flips.
+
 Results are merged by size into docs/benchmark-suite.json, and docs/benchmark-suite.md is written from
 it with the machine it ran on.
 """
@@ -111,6 +114,33 @@ def run_workflow(files: list[str], workdir: Path) -> dict:
     ingest = json.loads((workdir / "results/ingest/summary.json").read_text())
     passes = {p: json.loads((workdir / f"results/{p}/summary.json").read_text()) for p in PASSES}
     return {"wall": wall, "jobs": jobs, "ingest": ingest, "passes": passes}
+
+
+TABLES = {"rdkit": REPO / "tests/data/rdkit_descriptors.parquet", "mordred": REPO / "tests/data/mordred_descriptors.parquet"}
+STABILITY_SEEDS = [1, 2, 3, 4]
+
+
+def stability_run(table: str, workdir: Path) -> dict:
+    """The workflow on a real table with stability_seeds: its results/stability.json and the wall time."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--cores", str(THREADS), "--config", f"input={TABLES[table]}", "backend=numpy", "reduced=false",
+           "exclude_columns=[mol_id,smiles,row_id]", f"stability_seeds={json.dumps(STABILITY_SEEDS)}", "--quiet", "all"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"workflow failed in {workdir}:\n{(proc.stdout + proc.stderr)[-3000:]}")
+    result = json.loads((workdir / "results/stability.json").read_text())
+    return {"wall": time.perf_counter() - t0, "seeds": result["seeds"], "final_sizes": result["final_sizes"],
+            "jaccard_min": result["jaccard_min"], "jaccard_mean": result["jaccard_mean"],
+            "final_in_every_run": result["final_in_every_run"], "flips": [f["descriptor"] for f in result["flips"]]}
+
+
+def stability_line(table: str, r: dict) -> str:
+    return (f"{table}: final set over seeds {', '.join(map(str, r['seeds']))}: sizes {', '.join(map(str, r['final_sizes']))}; "
+            f"Jaccard min {r['jaccard_min']:.3f}, mean {r['jaccard_mean']:.3f}; {r['final_in_every_run']} final in every run, "
+            f"{len(r['flips'])} flip ({r['wall']:.0f} s)")
 
 
 # ---- bounds and peers -----------------------------------------------------------------------------
@@ -377,7 +407,7 @@ def render(results: dict, command: str) -> str:
              "Times in seconds, memory in MiB; medians of the runs with (min-max) when there were several. "
              "\"~\": extrapolated (see the script's docstring). Each workflow run starts from a warm page cache, "
              "and the lower bounds are timed once right after each run.", ""]
-    for size in sorted(results, key=list(SIZES).index):
+    for size in sorted((k for k in results if k in SIZES), key=list(SIZES).index):
         r = results[size]
         c = r["comparisons"]
         lines += [f"## {size}: {r['rows']:,} rows x {r['columns']:,} columns ({r['parquet_gib']:.2f} GiB of Parquet, {FILES} files)", "",
@@ -421,6 +451,13 @@ def render(results: dict, command: str) -> str:
             lines += ["", "Compressed features on the HSIC pass's input (`benchmarks/hsic_compression.py`'s comparison):", "",
                       *[f"- {line}" for line in report(c["compression"])]]
         lines.append("")
+    if results.get("stability"):
+        lines += ["## Stability on the real tables (tests/data)", "",
+                  "The workflow at its defaults with `stability_seeds` 1-4 (the passes rerun under each seed on the same "
+                  "row sample, which is every row of these tables); the Jaccard index of the final sets over the pairs of "
+                  "the 5 seeds:", ""]
+        lines += [f"- {stability_line(t, r)}" for t, r in sorted(results["stability"].items())]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -435,6 +472,8 @@ def main() -> None:
     parser.add_argument("--render-only", action="store_true", help="only write --out again from the stored results")
     parser.add_argument("--keep-peers", action="store_true",
                         help="run the workflow and the lower bounds again but keep the peers' figures of the earlier run")
+    parser.add_argument("--tables", default="rdkit,mordred",
+                        help="real tables for the stability runs (comma-separated, of rdkit, mordred; empty: none)")
     parser.add_argument("--out", type=Path, default=REPO / "docs/benchmark-suite.md")
     args = parser.parse_args()
     store = args.out.with_suffix(".json")
@@ -445,7 +484,7 @@ def main() -> None:
         print(f"wrote {args.out} from {store}")
         return
     limits = threadpool_limits(THREADS)  # bounds and peers get the 2 threads the workflow gets
-    for size in args.sizes.split(","):
+    for size in [s for s in args.sizes.split(",") if s]:
         if args.peers_only:
             if size not in results:
                 raise SystemExit(f"--peers-only: no earlier results for size {size} in {store}; run it in full first")
@@ -474,6 +513,12 @@ def main() -> None:
             for line in report(r["comparisons"]["compression"]):
                 print(f"  {line}")
     limits.restore_original_limits()
+    for table in [t for t in args.tables.split(",") if t]:
+        print(f"[{table}] the workflow with stability_seeds {STABILITY_SEEDS} ...", flush=True)
+        results.setdefault("stability", {})[table] = stability_run(table, args.data_dir / f"{table}-stability")
+        print(f"  {stability_line(table, results['stability'][table])}")
+        store.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+        args.out.write_text(render(results, command))
     print(f"wrote {args.out} and {store}")
 
 

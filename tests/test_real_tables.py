@@ -7,6 +7,7 @@ them with its columns in another order.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -154,3 +155,31 @@ def test_mordred_through_the_workflow(workdir):
     assert report["dropped"]["smiles"]["reason"] == "non_numeric"
     assert report["dropped"]["mol_id"]["reason"] == "excluded"
     assert 100 <= report["metadata"]["total_descriptors"] <= 1000
+
+
+@pytest.mark.slow
+def test_stability_reruns_equal_whole_runs_under_those_seeds(tmp_path):
+    """RDKit table (1,000 rows, all of them in the sample): rule stability's rerun under seed 7 gives the
+    final set of a whole run with seed 7, and stability.json's Jaccard and flips are those of the two sets."""
+    from descriptor_pipeline.stability import jaccard
+    from workflow_helpers import copy_workflow
+
+    table = pq.read_table(TABLES["rdkit"])
+    finals, reports = {}, {}
+    for seed, extra in ((42, {"stability_seeds": [7]}), (7, {})):
+        wd = copy_workflow(tmp_path / f"seed{seed}")
+        split(table, wd / "data")
+        proc = run(wd, "data/part-*.parquet", exclude_columns=IDS, seed=seed, reduced=False, **extra)
+        reports[seed] = assert_handled(wd, proc, table.column_names)
+        finals[seed] = set((wd / "results/final_descriptors.txt").read_text().split())
+        if seed == 42:
+            stability = json.loads((wd / "results/stability.json").read_text())
+            assert (wd / "results/report/stability.svg").stat().st_size > 0
+            assert not list((wd / "results").glob(".stability-*")), "the reruns' folder is left behind"
+    a, b = finals[42], finals[7]
+    assert stability["seeds"] == [42, 7] and stability["final_sizes"] == [len(a), len(b)]
+    assert stability["jaccard_min"] == stability["jaccard_mean"] == jaccard(a, b) == len(a & b) / len(a | b)
+    assert stability["final_in_every_run"] == len(a & b)
+    stands_for = {m: s for s, e in reports[42]["descriptors"].items() for m in e["all_cluster_members"] if m != s}
+    assert {f["descriptor"]: (f["final_in"], f["in_this_run"]) for f in stability["flips"]} == {
+        d: (1, "final" if d in a else stands_for[d]) for d in a ^ b}

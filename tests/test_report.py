@@ -27,6 +27,7 @@ FIGURES = [
     "results/report/funnel.svg",
     "results/report/ingest_drops.svg",
     "results/report/top_descriptors.svg",
+    "results/report/predictability.svg",
     "results/report/benchmarks.svg",
     *[f"results/report/{p}/{f}.svg" for p in PASSES for f in ("similarity", "cluster_sizes", "largest_clusters")],
 ]
@@ -134,6 +135,16 @@ def test_histogram_hatches_a_bin_that_straddles_the_threshold(tmp_path: Path) ->
     assert "hatched: a bin with pairs on both sides of the threshold" in _draw(fig, tmp_path)
 
 
+def test_stability_figure_names_each_flip_and_the_stand_in_here(tmp_path: Path) -> None:
+    from descriptor_pipeline.stability import compare_finals
+
+    result = compare_finals({42: ["a", "b", "c"], 1: ["a", "b", "d"], 2: ["a", "d"]}, 42, {"d": "c"})
+    texts = _draw(rp.stability_figure(result), tmp_path)
+    assert "Final set over 3 seeds: 1 final in every run, Jaccard min 0.250, mean 0.472" in texts
+    assert {"b", "c", "d (here: <- c)"} <= set(texts)
+    assert any("no descriptor flips" in t for t in _draw(rp.stability_figure(compare_finals({1: ["a"]}, 1, {})), tmp_path))
+
+
 def test_svg_is_byte_identical_and_undated(tmp_path: Path) -> None:
     counts = [("input columns", 3), ("after rdc", 1)]
     rp.save_svg(rp.funnel_figure(counts), tmp_path / "a.svg")
@@ -193,6 +204,12 @@ def test_run_draws_the_figures_from_its_results(demo_run: Path) -> None:
         assert shown[f"count-after-{stage}"] == f"{count:,}", stage
     columns = pl.read_parquet(results / "ingest/column_stats.parquet").height
     assert shown["count-input-columns"] == f"{columns:,}"
+    # the predictability figure marks the weakest stand-ins, read here from the cluster report
+    report = json.loads((results / "surviving_descriptors_clusters.json").read_text())
+    figures = sorted((e["predictability"][a], a, s) for s, e in report["descriptors"].items() for a in e["alternative_descriptors"])
+    texts = svg_texts((results / "report/predictability.svg").read_bytes())
+    for figure, alternative, survivor in figures[:3]:
+        assert f"{alternative} <- {survivor}" in texts and f"{figure:.2f}" in texts, (alternative, survivor)
     # each pass's histogram names its threshold; the largest-cluster drawings name real representatives
     config = yaml.safe_load((demo_run / "config/config.yaml").read_text())
     for p in PASSES:

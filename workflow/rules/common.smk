@@ -86,11 +86,20 @@ RUNTIME_MINUTES = {
     "alternatives": 10,
     "report_figures": 10,
 }
+STABILITY_SEEDS = [
+    s for s in dict.fromkeys(config["stability_seeds"]) if s != config["seed"]
+]
 
 
 def runtime(rule_name):
-    """Time limit in minutes of ``rule_name``'s job: RUNTIME_MINUTES times the attempt."""
-    minutes = RUNTIME_MINUTES[rule_name]
+    """Time limit in minutes of ``rule_name``'s job: RUNTIME_MINUTES times the attempt; for the
+    stability job, the enabled passes' minutes once per seed."""
+    if rule_name == "stability":
+        minutes = max(1, len(STABILITY_SEEDS)) * sum(
+            RUNTIME_MINUTES[p] for p in ENABLED_PASSES
+        )
+    else:
+        minutes = RUNTIME_MINUTES[rule_name]
     return lambda wildcards, attempt: minutes * attempt
 
 
@@ -184,6 +193,12 @@ def pass_mem_mb(pass_name):
     return _scaled(1000 + 12 * config["block_memory_mb"] + 2 * values)
 
 
+def max_pass_mem_mb():
+    """Memory of the stability job in MB, that of the largest enabled pass (it runs them one at a time)."""
+    sizes = [pass_mem_mb(p)(None, 1) for p in ENABLED_PASSES] or [1000]
+    return _scaled(max(sizes))
+
+
 def shard_count(pass_name):
     """Jobs the block pairs of ``pass_name`` are split over (config `passes.P.shards`)."""
     return config["passes"][pass_name]["shards"]
@@ -221,6 +236,7 @@ def run_outputs():
         "results/final_descriptors.txt",
         "results/surviving_descriptors_clusters.json",
         "results/alternatives.tsv",
+        *(["results/stability.json"] if STABILITY_SEEDS else []),
         *(["results/reduced"] if config["reduced"] else []),
         *[str(path) for path in report_figure_outputs()],
     ]
@@ -241,6 +257,10 @@ OVERVIEW_FIGURES = [
 ]
 RESULT_FIGURES = [
     ("top_descriptors.svg", "top_descriptors.rst", "top survivors by alternatives"),
+    ("predictability.svg", "predictability.rst", "predictability of the stand-ins"),
+]
+STABILITY_FIGURES = [
+    ("stability.svg", "stability.rst", "final set across seeds"),
 ]
 PASS_FIGURES = [
     ("similarity.svg", "similarity.rst", "similarity histogram"),
@@ -271,6 +291,8 @@ def report_figure_outputs():
     """What rule report_figures draws, marked for `snakemake --report`."""
     items = _report_items(OVERVIEW_FIGURES, "1. Overview")
     items += _report_items(RESULT_FIGURES, "3. Results")
+    if STABILITY_SEEDS:
+        items += _report_items(STABILITY_FIGURES, "3. Results")
     for p in ENABLED_PASSES:
         items += _report_items(PASS_FIGURES, "2. Passes", f"results/report/{p}", p)
     return items
@@ -284,5 +306,11 @@ def benchmark_files():
         if shard_count(p) > 1:
             jobs += [f"{p}_shard-{k}" for k in range(shard_count(p))]
         jobs.append(p)
-    jobs += ["select", "backtrack", "alternatives", "report_figures"]
+    jobs += [
+        "select",
+        "backtrack",
+        "alternatives",
+        *(["stability"] if STABILITY_SEEDS else []),
+        "report_figures",
+    ]
     return [f"logs/benchmarks/{job}.tsv" for job in jobs]

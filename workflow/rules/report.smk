@@ -9,6 +9,7 @@ rule report_figures:
         clusters=expand("results/{p}/clusters.parquet", p=ENABLED_PASSES),
         edges=expand("results/{p}/edges.parquet", p=ENABLED_PASSES),
         report="results/surviving_descriptors_clusters.json",
+        stability=["results/stability.json"] if STABILITY_SEEDS else [],
     output:
         *report_figure_outputs(),
     log:

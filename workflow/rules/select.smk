@@ -42,3 +42,36 @@ rule reduce:
         carry=config["carry_columns"],
     script:
         "../scripts/reduce.py"
+
+
+# With config stability_seeds, the dependence passes again under each of those seeds, on the same row
+# sample: how much the final set depends on the seed (Jaccard indices, descriptors whose fate flips).
+rule stability:
+    input:
+        sample="results/ingest/sample.parquet",
+        stats="results/ingest/column_stats.parquet",
+        survivors="results/ingest/survivors.txt",
+        final="results/final_descriptors.txt",
+        report="results/surviving_descriptors_clusters.json",
+    output:
+        report(
+            "results/stability.json",
+            caption="../report/stability.rst",
+            category="3. Results",
+            labels={"result": "stability across seeds (JSON)"},
+        ),
+    log:
+        "logs/stability.log",
+    benchmark:
+        "logs/benchmarks/stability.tsv"
+    conda:
+        "../envs/gpu.yaml" if pass_gpus() else "../envs/cpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=max_pass_mem_mb(),
+        runtime=runtime("stability"),
+        gpu=pass_gpus(),
+    params:
+        config=config,
+    script:
+        "../scripts/stability.py"

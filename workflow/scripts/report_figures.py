@@ -13,6 +13,7 @@ def main(smk):
         clusters=dict(zip(passes, smk.input.clusters)),
         edges=dict(zip(passes, smk.input.edges)),
         report=smk.input.report,
+        stability=smk.input.stability[0] if smk.input.stability else None,
         config=smk.params.config,
         out_dir=smk.params.out_dir,
     )
