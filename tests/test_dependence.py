@@ -486,6 +486,27 @@ def test_hsic_rff_equals_per_pair_estimator(xp) -> None:
     assert np.all(C[off] <= R[off] + 1e-12) and np.all(C[off] >= R[off] - 2 * compressed.truncated_energy - 1e-12)
 
 
+def test_hsic_float32_cosines_stay_within_float32_rounding_whatever_the_scale(xp) -> None:
+    """Fitted for float32 products, the cosines run in float32 on phases reduced in float64: every
+    feature within 5e-7 (relative to the largest) of the float64 features, also for a heavy-tailed
+    column whose phases reach about 1e4 (unreduced, float32 would be off by about 1e-3 there)."""
+    rng = np.random.default_rng(31)
+    x = rng.uniform(-1, 1, 500)
+    X = np.vstack([x, np.exp(6 * rng.standard_normal(500)), with_missing(x**2, 0.2, seed=32), np.round(3 * x)])
+    assert np.nanmax(np.abs(X[1])) / median_bandwidth(X[1]) > 1e3
+    reference = HSIC(seed=33)
+    reference.fit(X, xp, dtype=xp.float64)
+    fast = HSIC(seed=33)
+    fast.fit(X, xp, dtype=xp.float32)
+    assert not reference._cos_float32 and fast._cos_float32
+    cols = slice(0, X.shape[0])
+    phi64 = to_numpy(reference._phi(xp, xp.asarray(X), cols)[0])
+    phi32 = to_numpy(fast._phi(xp, xp.asarray(X), cols)[0])
+    for c in range(X.shape[0]):
+        assert np.abs(phi32[c] - phi64[c]).max() <= 5e-7 * np.abs(phi64[c]).max(), c
+    assert np.array_equal(fast.ranks, reference.ranks)
+
+
 def per_column_tail_energy(X: np.ndarray, measure: HSIC, ranks: np.ndarray) -> np.ndarray:
     """sum_{k > r} s_k^2 of each column's normalized centered features at its rank r, from numpy's SVD
     (independent of the measure's eigen-decomposition of D x D covariances)."""

@@ -395,6 +395,12 @@ class HSIC(PerColumnRank):
     compressed similarity lies in [H - e_x - e_y, H], H the uncompressed one and e the energy a column
     leaves out (each at most ``energy_tol``); a pair costs rows * r_x * r_y instead of rows * D^2.
     ``energy_tol=None`` is the uncompressed estimator (the reference).
+
+    Fitted for float32 products (``fit(..., dtype=float32)``, the pipeline's default), the cosines are
+    evaluated in float32, several times faster than in float64 (NumPy's SIMD float32 cos): the phase
+    omega x / sigma + b is formed in float64 and reduced to [-pi, pi] there, so each feature is within
+    about 2e-7 of its float64 value whatever the column's scale, below the rounding of the float32
+    products that follow. The centering, the Gram matrices and the compression stay in float64.
     """
 
     n_features: int = 64
@@ -407,6 +413,7 @@ class HSIC(PerColumnRank):
         rng = np.random.default_rng(self.seed)
         self.omega = rng.standard_normal(self.n_features)
         self.phase = rng.uniform(0.0, 2.0 * math.pi, self.n_features)
+        self._cos_float32 = False  # set by fit: float32 cosines for float32 products
         self._reset(0, self.n_features)
 
     @property
@@ -420,6 +427,7 @@ class HSIC(PerColumnRank):
         self, X: np.ndarray, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None, dtype: Any = None, keep_bytes: int = 0
     ) -> None:
         p = X.shape[0]
+        self._cos_float32 = dtype is not None and dtype == xp.float32
         # Per column, in chunks of fixed size: the same values however the pool's workers share them.
         pmap = _pool_map(pool, xp)
         parts = [slice(lo, min(lo + 64, p)) for lo in range(0, p, 64)]
@@ -454,7 +462,12 @@ class HSIC(PerColumnRank):
         scaled = xp.where(present, X, 0.0) / sigma[:, None]
         omega = xp.asarray(self.omega)[None, :, None]
         phase = xp.asarray(self.phase)[None, :, None]
-        phi = xp.cos(scaled[:, None, :] * omega + phase) * math.sqrt(2.0 / self.n_features)
+        angle = scaled[:, None, :] * omega + phase
+        if self._cos_float32:
+            angle = angle - (2.0 * math.pi) * xp.round(angle * (1.0 / (2.0 * math.pi)))
+            phi = xp.astype(xp.cos(xp.astype(angle, xp.float32)), xp.float64) * math.sqrt(2.0 / self.n_features)
+        else:
+            phi = xp.cos(angle) * math.sqrt(2.0 / self.n_features)
         phi = xp.where(_varies(xp, X, present)[:, None, None], _center_present(xp, phi, present, n_present), 0.0)
         return _normalize_gram(xp, phi)
 
