@@ -204,6 +204,39 @@ class Spearman(Measure):
         return xp.abs(G)
 
 
+def _first_at_or_above(w: np.ndarray, t: float, strict: bool) -> np.ndarray:
+    """Per row a of sorted ``w``: the first b > a whose computed difference w[b] - w[a] is >= t
+    (``strict``) or > t; ``w.size`` when there is none."""
+    m = w.size
+    idx = np.arange(m)
+    keep = np.less if strict else np.less_equal
+    B = np.clip(np.searchsorted(w, w + t, side="left" if strict else "right"), idx + 1, m)
+    while True:  # w + t is rounded: move each row's boundary until the differences themselves agree
+        up = B < m
+        up[up] = keep(w[B[up]] - w[up], t)
+        if not up.any():
+            break
+        B[up] += 1
+    while True:
+        down = B > idx + 1
+        down[down] = ~keep(w[B[down] - 1] - w[down], t)
+        if not down.any():
+            break
+        B[down] -= 1
+    return B
+
+
+def _next_pair_distance(w: np.ndarray, k: int, t: float) -> float:
+    """The (k + 1)-th smallest difference of sorted ``w`` (as _pair_distance), given ``t``, the k-th:
+    ``t`` again when more than k + 1 differences are <= t, else the smallest difference above it."""
+    idx = np.arange(w.size)
+    above = _first_at_or_above(w, t, False)
+    if int(np.sum(above - idx - 1)) > k + 1:
+        return t
+    rows = above < w.size
+    return float(np.min(w[above[rows]] - w[rows]))
+
+
 def _pair_distance(w: np.ndarray, k: int) -> float:
     """The k-th smallest (0-based) of the m (m - 1) / 2 differences w[b] - w[a], a < b, of sorted w, exactly.
 
@@ -220,24 +253,6 @@ def _pair_distance(w: np.ndarray, k: int) -> float:
     below = 0  # pairs known to be smaller than every candidate
     rng = np.random.default_rng(0)
 
-    def split(t: float, strict: bool) -> np.ndarray:
-        """Per row a: the first b > a whose difference is >= t (``strict``) or > t."""
-        keep = np.less if strict else np.less_equal
-        B = np.clip(np.searchsorted(w, w + t, side="left" if strict else "right"), idx + 1, m)
-        while True:  # w + t is rounded: move each row's boundary until the differences themselves agree
-            up = B < m
-            up[up] = keep(w[B[up]] - w[up], t)
-            if not up.any():
-                break
-            B[up] += 1
-        while True:
-            down = B > idx + 1
-            down[down] = ~keep(w[B[down] - 1] - w[down], t)
-            if not down.any():
-                break
-            B[down] -= 1
-        return B
-
     while True:
         sizes = hi - lo
         ends = np.cumsum(sizes)
@@ -249,7 +264,7 @@ def _pair_distance(w: np.ndarray, k: int) -> float:
         r = int(rng.integers(total))
         a = int(np.searchsorted(ends, r, side="right"))
         t = float(w[lo[a] + r - (ends[a] - sizes[a])] - w[a])
-        lt, le = split(t, True), split(t, False)
+        lt, le = _first_at_or_above(w, t, True), _first_at_or_above(w, t, False)
         n_lt, n_le = int(np.sum(lt - idx - 1)), int(np.sum(le - idx - 1))
         if k < n_lt:
             hi = np.minimum(hi, lt)
@@ -283,7 +298,11 @@ def median_bandwidth(x: np.ndarray, max_points: int = 1000) -> float:
     w = np.sort(v)
     pairs = m * (m - 1) // 2
     half = pairs // 2
-    med = _pair_distance(w, half) if pairs % 2 else (_pair_distance(w, half - 1) + _pair_distance(w, half)) / 2.0
+    if pairs % 2:
+        med = _pair_distance(w, half)
+    else:  # the mean of the (half - 1)-th and half-th differences; the second from the first in one step
+        below = _pair_distance(w, half - 1)
+        med = (below + _next_pair_distance(w, half - 1, below)) / 2.0
     width = med if med > 0 else float(np.std(v))
     if not width > 0:
         return 1.0
