@@ -130,8 +130,10 @@ def _unit_centered_sorted(ranks: np.ndarray, m: int) -> np.ndarray:
 
 def _center_present(xp: ModuleType, F: Any, present: Any, n_present: Any) -> Any:
     """Center features (columns, d, rows) over each column's present rows; 0 at missing rows."""
-    mask = present[:, None, :]
     denom = xp.astype(xp.maximum(n_present, 1), F.dtype)[:, None, None]
+    if bool(xp.all(present)):  # no missing value in the chunk: the same values without the masking passes
+        return F - xp.sum(F, axis=-1, keepdims=True) / denom
+    mask = present[:, None, :]
     mean = xp.sum(xp.where(mask, F, 0.0), axis=-1, keepdims=True) / denom
     return xp.where(mask, F - mean, 0.0)
 
@@ -482,13 +484,13 @@ class HSIC(PerColumnRank):
         omega = xp.asarray(self.omega)[None, :, None]
         phase = xp.asarray(self.phase)[None, :, None]
         angle = scaled[:, None, :] * omega + phase
+        # The factor sqrt(2 / D) of phi is left out: the normalization below removes any common scale.
         if self._cos_float32:
             angle = angle - (2.0 * math.pi) * xp.round(angle * (1.0 / (2.0 * math.pi)))
-            phi = xp.astype(xp.cos(xp.astype(angle, xp.float32)), xp.float64) * math.sqrt(2.0 / self.n_features)
+            phi = xp.astype(xp.cos(xp.astype(angle, xp.float32)), xp.float64)
         else:
-            phi = xp.cos(angle) * math.sqrt(2.0 / self.n_features)
-        phi = xp.where(_varies(xp, X, present)[:, None, None], _center_present(xp, phi, present, n_present), 0.0)
-        return _normalize_gram(xp, phi)
+            phi = xp.cos(angle)
+        return _normalize_gram(xp, _center_present(xp, phi, present, n_present), _varies(xp, X, present))
 
     def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
         if not self.compressed:
@@ -526,12 +528,13 @@ def _gram(xp: ModuleType, F: Any) -> Any:
     return F @ xp.permute_dims(F, (0, 2, 1))
 
 
-def _normalize_gram(xp: ModuleType, F: Any) -> tuple[Any, Any]:
-    """Each column's (b, d, rows) features scaled so that ||F F^T||_F = 1, and those F F^T."""
+def _normalize_gram(xp: ModuleType, F: Any, keep: Any = None) -> tuple[Any, Any]:
+    """Each column's (b, d, rows) features scaled so that ||F F^T||_F = 1, and those F F^T; zero for
+    the columns that are not in ``keep`` (a (b,) mask, e.g. constant columns) or have no variance."""
     b, d, n = F.shape
     gram = _gram(xp, F)
     fro2 = xp.sqrt(xp.sum(xp.reshape(gram * gram, (b, d * d)), axis=-1))  # ||F F^T||_F = fro^2
-    ok = fro2 > 0
+    ok = fro2 > 0 if keep is None else (fro2 > 0) & keep
     fro = xp.sqrt(xp.where(ok, fro2, 1.0))
     F = xp.where(ok[:, None, None], F / fro[:, None, None], 0.0)
     return F, xp.where(ok[:, None, None], gram / xp.where(ok, fro2, 1.0)[:, None, None], 0.0)
