@@ -487,8 +487,8 @@ def test_hsic_rff_equals_per_pair_estimator(xp) -> None:
 
 
 def test_hsic_float32_cosines_stay_within_float32_rounding_whatever_the_scale(xp) -> None:
-    """Fitted for float32 products, the cosines run in float32 on phases reduced in float64: every
-    feature within 5e-7 (relative to the largest) of the float64 features, also for a heavy-tailed
+    """Fitted for float32 products, the cosines (and the centering) run in float32 on phases reduced in
+    float64: every feature within 5e-7 (relative to the largest) of the float64 features, also for a heavy-tailed
     column whose phases reach about 1e4 (unreduced, float32 would be off by about 1e-3 there)."""
     rng = np.random.default_rng(31)
     x = rng.uniform(-1, 1, 500)
@@ -500,8 +500,10 @@ def test_hsic_float32_cosines_stay_within_float32_rounding_whatever_the_scale(xp
     fast.fit(X, xp, dtype=xp.float32)
     assert not reference._cos_float32 and fast._cos_float32
     cols = slice(0, X.shape[0])
-    phi64 = to_numpy(reference._phi(xp, xp.asarray(X), cols)[0])
-    phi32 = to_numpy(fast._phi(xp, xp.asarray(X), cols)[0])
+    phi64, _, scale64 = (to_numpy(a) for a in reference._phi(xp, xp.asarray(X), cols))
+    phi32, _, scale32 = (to_numpy(a) for a in fast._phi(xp, xp.asarray(X), cols))
+    assert phi32.dtype == np.float32 and phi64.dtype == np.float64
+    phi64, phi32 = phi64 * scale64[:, None, None], phi32.astype(np.float64) * scale32[:, None, None]
     for c in range(X.shape[0]):
         assert np.abs(phi32[c] - phi64[c]).max() <= 5e-7 * np.abs(phi64[c]).max(), c
     assert np.array_equal(fast.ranks, reference.ranks)

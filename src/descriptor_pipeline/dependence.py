@@ -463,7 +463,7 @@ class HSIC(PerColumnRank):
         """Per column of a chunk: its compressed (r, rows) features W = U_r^T Phi, its rank r (``ranks``
         when given; else the smallest that leaves out at most energy_tol, at least 1: a constant column
         keeps one row of zeros) and the energy it leaves out."""
-        phi, gram = self._phi(xp, X, cols)
+        phi, gram, scale = self._phi(xp, X, cols)
         evals, vecs = xp.linalg.eigh(gram)  # ascending eigenvalues: the top directions come last
         d = phi.shape[1]
         s2 = np.clip(to_numpy(evals), 0.0, None)
@@ -472,11 +472,14 @@ class HSIC(PerColumnRank):
         if ranks is None:
             ranks = np.maximum(1, np.argmax(tail <= self.energy_tol, axis=1)).astype(np.int64)
         top = int(ranks.max())
-        W = xp.permute_dims(vecs[:, :, d - top :], (0, 2, 1)) @ phi  # (b, top, rows) = U_top^T Phi
+        U = xp.astype(xp.permute_dims(vecs[:, :, d - top :], (0, 2, 1)), phi.dtype)
+        W = (U @ phi) * xp.astype(scale, phi.dtype)[:, None, None]  # (b, top, rows) = U_top^T Phi, normalized
         return [W[c, top - int(r) :, :] for c, r in enumerate(ranks)], ranks, tail[np.arange(len(ranks)), ranks]
 
-    def _phi(self, xp: ModuleType, X: Any, cols: slice) -> tuple[Any, Any]:
-        """(b, D, rows) centered features scaled to ||Phi Phi^T||_F = 1, and their (b, D, D) Phi Phi^T."""
+    def _phi(self, xp: ModuleType, X: Any, cols: slice) -> tuple[Any, Any, Any]:
+        """(b, D, rows) centered features Phi (float32 with float32 cosines), the (b, D, D) float64
+        Phi Phi^T of the features scaled to ||Phi Phi^T||_F = 1, and (b,) that scale (0: a constant
+        column). The scale is applied by the callers, to the compressed rows where there are some."""
         present = ~xp.isnan(X)
         n_present = xp.sum(xp.astype(present, xp.int64), axis=-1)
         sigma = xp.asarray(self.sigma[cols])
@@ -487,14 +490,15 @@ class HSIC(PerColumnRank):
         # The factor sqrt(2 / D) of phi is left out: the normalization below removes any common scale.
         if self._cos_float32:
             angle = angle - (2.0 * math.pi) * xp.round(angle * (1.0 / (2.0 * math.pi)))
-            phi = xp.astype(xp.cos(xp.astype(angle, xp.float32)), xp.float64)
+            phi = xp.cos(xp.astype(angle, xp.float32))  # centered and multiplied in float32 as well
         else:
             phi = xp.cos(angle)
         return _normalize_gram(xp, _center_present(xp, phi, present, n_present), _varies(xp, X, present))
 
     def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
         if not self.compressed:
-            phi, _ = self._phi(xp, X, cols)
+            phi, _, scale = self._phi(xp, X, cols)
+            phi = phi * xp.astype(scale, phi.dtype)[:, None, None]
             return xp.reshape(phi, (phi.shape[0] * phi.shape[1], phi.shape[2]))
         return self._compressed_features(xp, X, cols)
 
@@ -528,16 +532,18 @@ def _gram(xp: ModuleType, F: Any) -> Any:
     return F @ xp.permute_dims(F, (0, 2, 1))
 
 
-def _normalize_gram(xp: ModuleType, F: Any, keep: Any = None) -> tuple[Any, Any]:
-    """Each column's (b, d, rows) features scaled so that ||F F^T||_F = 1, and those F F^T; zero for
-    the columns that are not in ``keep`` (a (b,) mask, e.g. constant columns) or have no variance."""
+def _normalize_gram(xp: ModuleType, F: Any, keep: Any = None) -> tuple[Any, Any, Any]:
+    """For each column's (b, d, rows) features: F unchanged, the float64 F F^T of F scaled so that
+    ||F F^T||_F = 1, and that (b,) scale; scale and F F^T are zero for the columns that are not in
+    ``keep`` (a (b,) mask, e.g. constant columns) or have no variance."""
     b, d, n = F.shape
-    gram = _gram(xp, F)
+    # In float64 even for float32 features: feature rounding enters the tail energies squared (about
+    # 1e-14), float32 rounding of the products linearly (about 1e-7, against energy_tol 1e-6).
+    gram = _gram(xp, xp.astype(F, xp.float64))
     fro2 = xp.sqrt(xp.sum(xp.reshape(gram * gram, (b, d * d)), axis=-1))  # ||F F^T||_F = fro^2
     ok = fro2 > 0 if keep is None else (fro2 > 0) & keep
-    fro = xp.sqrt(xp.where(ok, fro2, 1.0))
-    F = xp.where(ok[:, None, None], F / fro[:, None, None], 0.0)
-    return F, xp.where(ok[:, None, None], gram / xp.where(ok, fro2, 1.0)[:, None, None], 0.0)
+    scale = xp.where(ok, 1.0 / xp.sqrt(xp.where(ok, fro2, 1.0)), 0.0)
+    return F, xp.where(ok[:, None, None], gram / xp.where(ok, fro2, 1.0)[:, None, None], 0.0), scale
 
 
 @dataclass
