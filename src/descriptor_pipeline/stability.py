@@ -79,11 +79,11 @@ def run_stability(config: Mapping[str, Any], sample_path: str, column_stats: str
     """Rerun the passes with each of ``config["stability_seeds"]`` and write ``out_json``."""
     this_seed = int(config["seed"])
     finals: dict[int, list[str]] = {this_seed: io.read_lines(final_list)}
-    others = [int(s) for s in config["stability_seeds"] if int(s) != this_seed]
+    others = list(dict.fromkeys(int(s) for s in config["stability_seeds"] if int(s) != this_seed))
     out = Path(out_json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for k, seed in enumerate(dict.fromkeys(others), start=1):
-        LOG.info("stability: seed %d (%d of %d)", seed, k, len(set(others)))
+    for k, seed in enumerate(others, start=1):
+        LOG.info("stability: seed %d (%d of %d)", seed, k, len(others))
         with tempfile.TemporaryDirectory(prefix=".stability-", dir=out.parent) as work:
             finals[seed] = rerun_final(config, seed, sample_path, column_stats, ingest_survivors, work, threads)
     report = io.read_json(cluster_report)
