@@ -7,6 +7,7 @@ ranks, the exact Gram-matrix normalized HSIC, and the RDC algorithm of Lopez-Paz
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -507,6 +508,27 @@ def test_hsic_float32_cosines_stay_within_float32_rounding_whatever_the_scale(xp
     for c in range(X.shape[0]):
         assert np.abs(phi32[c] - phi64[c]).max() <= 5e-7 * np.abs(phi64[c]).max(), c
     assert np.array_equal(fast.ranks, reference.ranks)
+
+
+def test_hsic_float32_cosines_of_phases_beyond_2_53_are_finite_and_silent(xp) -> None:
+    """Values far beyond the bandwidth make phases far beyond 2**53, where angle - 2 pi round(angle / 2 pi)
+    is itself ~1e292 and overflows the cast to float32 (then cos(inf) is NaN). The exact reduction keeps
+    every feature finite, without a NumPy warning, and the similarities in [0, 1]."""
+    rng = np.random.default_rng(35)
+    x = rng.uniform(-1, 1, 300)
+    huge = x.copy()
+    huge[:30] *= 1e300  # the median bandwidth stays ordinary while the phases of these rows reach ~1e300
+    X = np.vstack([x, huge, np.exp(5 * rng.standard_normal(300))])
+    assert np.nanmax(np.abs(X[1])) / median_bandwidth(X[1]) > 1e300
+    measure = HSIC(seed=36)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        measure.fit(X, xp, dtype=xp.float32)
+        phi, _, scale = (to_numpy(a) for a in measure._phi(xp, xp.asarray(X), slice(0, 3)))
+        S = similarities(X, HSIC(seed=36), xp, dtype="float32")
+    assert np.isfinite(phi).all() and np.isfinite(scale).all() and (scale > 0).all()
+    off = S[~np.eye(3, dtype=bool)]
+    assert np.isfinite(off).all() and ((off >= 0) & (off <= 1 + 1e-6)).all()
 
 
 def per_column_tail_energy(X: np.ndarray, measure: HSIC, ranks: np.ndarray) -> np.ndarray:

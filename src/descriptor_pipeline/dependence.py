@@ -489,8 +489,10 @@ class HSIC(PerColumnRank):
         angle = scaled[:, None, :] * omega + phase
         # The factor sqrt(2 / D) of phi is left out: the normalization below removes any common scale.
         if self._cos_float32:
-            angle = angle - (2.0 * math.pi) * xp.round(angle * (1.0 / (2.0 * math.pi)))
-            phi = xp.cos(xp.astype(angle, xp.float32))  # centered and multiplied in float32 as well
+            # The phase reduced in float64 and exactly (fmod / remainder have no rounding, also for
+            # angles near float64's maximum, where angle - 2 pi round(angle / 2 pi) is not in range).
+            reduce = getattr(xp, "fmod", xp.remainder)
+            phi = xp.cos(xp.astype(reduce(angle, 2.0 * math.pi), xp.float32))  # centered and multiplied in float32 as well
         else:
             phi = xp.cos(angle)
         return _normalize_gram(xp, _center_present(xp, phi, present, n_present), _varies(xp, X, present))
