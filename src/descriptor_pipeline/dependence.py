@@ -419,9 +419,11 @@ class HSIC(PerColumnRank):
 
     Fitted for float32 products (``fit(..., dtype=float32)``, the pipeline's default), the cosines are
     evaluated in float32, several times faster than in float64 (NumPy's SIMD float32 cos): the phase
-    omega x / sigma + b is formed in float64 and reduced to [-pi, pi] there, so each feature is within
-    about 2e-7 of its float64 value whatever the column's scale, below the rounding of the float32
-    products that follow. The centering, the Gram matrices and the compression stay in float64.
+    omega x / sigma + b is formed in float64 and reduced there exactly modulo 2 pi (fmod, into
+    (-2 pi, 2 pi)), so each feature is within about 4e-7 of its float64 value whatever the column's
+    scale, about the rounding of the float32 products that follow. The centering and the product with
+    the top directions run in float32 as well; the D x D Gram matrices and their eigen-decompositions
+    stay in float64.
     """
 
     n_features: int = 64
@@ -495,7 +497,8 @@ class HSIC(PerColumnRank):
             phi = xp.cos(xp.astype(reduce(angle, 2.0 * math.pi), xp.float32))  # centered and multiplied in float32 as well
         else:
             phi = xp.cos(angle)
-        return _normalize_gram(xp, _center_present(xp, phi, present, n_present), _varies(xp, X, present))
+        phi = _center_present(xp, phi, present, n_present)
+        return (phi, *_normalize_gram(xp, phi, _varies(xp, X, present)))
 
     def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
         if not self.compressed:
@@ -534,10 +537,10 @@ def _gram(xp: ModuleType, F: Any) -> Any:
     return F @ xp.permute_dims(F, (0, 2, 1))
 
 
-def _normalize_gram(xp: ModuleType, F: Any, keep: Any = None) -> tuple[Any, Any, Any]:
-    """For each column's (b, d, rows) features: F unchanged, the float64 F F^T of F scaled so that
-    ||F F^T||_F = 1, and that (b,) scale; scale and F F^T are zero for the columns that are not in
-    ``keep`` (a (b,) mask, e.g. constant columns) or have no variance."""
+def _normalize_gram(xp: ModuleType, F: Any, keep: Any = None) -> tuple[Any, Any]:
+    """For each column's (b, d, rows) features: the float64 F F^T of F scaled so that ||F F^T||_F = 1,
+    and that (b,) scale; both are zero for the columns that are not in ``keep`` (a (b,) mask, e.g.
+    constant columns) or have no variance."""
     b, d, n = F.shape
     # In float64 even for float32 features: feature rounding enters the tail energies squared (about
     # 1e-14), float32 rounding of the products linearly (about 1e-7, against energy_tol 1e-6).
@@ -545,7 +548,7 @@ def _normalize_gram(xp: ModuleType, F: Any, keep: Any = None) -> tuple[Any, Any,
     fro2 = xp.sqrt(xp.sum(xp.reshape(gram * gram, (b, d * d)), axis=-1))  # ||F F^T||_F = fro^2
     ok = fro2 > 0 if keep is None else (fro2 > 0) & keep
     scale = xp.where(ok, 1.0 / xp.sqrt(xp.where(ok, fro2, 1.0)), 0.0)
-    return F, xp.where(ok[:, None, None], gram / xp.where(ok, fro2, 1.0)[:, None, None], 0.0), scale
+    return xp.where(ok[:, None, None], gram / xp.where(ok, fro2, 1.0)[:, None, None], 0.0), scale
 
 
 @dataclass
