@@ -370,13 +370,20 @@ def test_histogram_counts_pairs(name: str) -> None:
     values = S[np.triu_indices(p, k=1)]
     assert all_pairs(X, MEASURES[name](), 0.0, np, "float64").hist_counts == histogram_reference(values)
     threshold = 0.7
-    hist = all_pairs(X, MEASURES[name](), threshold, np, "float64").hist_counts
+    measure = MEASURES[name]()
+    hist = all_pairs(X, measure, threshold, np, "float64").hist_counts
     assert sum(hist) == p * (p - 1) // 2
     reference = histogram_reference(values)
     at_or_above = [k for k, edge in enumerate(HIST_EDGES) if edge >= threshold]
     assert [hist[k] for k in at_or_above] == [reference[k] for k in at_or_above]
-    if name != "rdc":  # RDC reports a Frobenius upper bound for pairs it can rule out below the threshold
+    if name == "spearman":
+        assert measure.histogram_values == "exact"
+    if measure.histogram_values == "exact":
         assert hist == reference
+    else:  # RDC (Frobenius) and the HSIC screen report an upper bound for pairs they rule out below the threshold
+        assert name in ("rdc", "hsic") and "upper bound" in measure.histogram_values
+        assert all(sum(hist[k:]) >= sum(reference[k:]) for k in range(len(hist)))
+        assert hist != reference  # the bounds are not the values (else this branch tests nothing)
 
 
 # ---- HSIC ---------------------------------------------------------------------------------------
@@ -429,6 +436,32 @@ def test_median_bandwidth_is_median_of_pair_distances(m: int) -> None:
         assert median_bandwidth(x) == expected
     assert median_bandwidth(np.r_[np.zeros(9), 3.0]) == np.std(np.r_[np.zeros(9), 3.0])
     assert median_bandwidth(np.full(5, 2.0)) == 1.0
+
+
+def test_median_bandwidths_equal_the_per_column_selection_bit_for_bit() -> None:
+    """The batched selection gives median_bandwidth of every row, exactly: odd and even pair counts (m up
+    to the max_points cut), ties, few distinct values, values over 60 orders of magnitude (where any
+    rounded shortcut misplaces pairs), missing values, constant, empty and one-value rows."""
+    rng = np.random.default_rng(51)
+    rows = []
+    for n in (3, 4, 7, 40, 999, 1000, 1500):
+        rows += [rng.standard_normal(n), np.round(rng.standard_normal(n) * 2), rng.integers(0, 3, n).astype(float),
+                 np.exp(rng.standard_normal(n) * 30), np.where(rng.random(n) < 0.3, np.nan, rng.standard_normal(n)),
+                 rng.standard_normal(n) * 1e300, np.full(n, 2.5), np.r_[np.zeros(n - 1), 3.0]]
+    width = max(r.size for r in rows)
+    X = np.vstack([np.pad(r, (0, width - r.size), constant_values=np.nan) for r in rows])
+    X = np.vstack([X, np.full(width, np.nan), np.r_[1.0, np.full(width - 1, np.nan)]])
+    expected = np.array([median_bandwidth(r) for r in X])
+    assert np.array_equal(dependence.median_bandwidths(X), expected)
+    assert len({float(v) for v in expected}) > 30  # the cases differ
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(st.lists(st.lists(st.one_of(st.sampled_from([-1.0, 0.0, 0.5, 2.0]), st.floats(-1e300, 1e300)), min_size=5, max_size=5), min_size=3, max_size=60))
+def test_median_bandwidths_property(rows: list[list[float]]) -> None:
+    """Any finite values, ties and magnitudes near the float limit: batched = per column, bit for bit."""
+    X = np.asarray(rows).T  # 5 columns of 3 to 60 values
+    assert np.array_equal(dependence.median_bandwidths(X), np.array([median_bandwidth(r) for r in X]))
 
 
 @settings(max_examples=200, deadline=None, database=None)
@@ -568,6 +601,84 @@ def test_hsic_compression_rank_and_bound(tol: float) -> None:
     assert np.all((H - C)[off] <= bound[off] + 1e-12)
 
 
+def screen_table() -> np.ndarray:
+    """Planted pairs at every strength, a column with missing values, counts with ties, a heavy tail."""
+    rng = np.random.default_rng(41)
+    n = 400
+    x = rng.uniform(-1, 1, n)
+    cols = [x, np.exp(x), x**2, np.sin(np.pi * x), np.round(3 * x), with_missing(x**3, 0.15, seed=42)]
+    cols += [x + s * rng.standard_normal(n) for s in (0.05, 0.2, 0.5, 1.0)]
+    cols += [np.exp(4 * rng.standard_normal(n)), rng.poisson(2.0, n).astype(float)]
+    cols += [rng.standard_normal(n) for _ in range(8)]
+    return np.vstack(cols)
+
+
+def reference_screen_bound(W: list[np.ndarray], k: int) -> np.ndarray:
+    """The screen's bound of every pair, from numpy's SVD of each column's top-k and remaining rows and
+    of the top-k product (HSIC's docstring), independent of the measure's row norms and reductions."""
+    sv2 = [np.linalg.svd(w, compute_uv=False) ** 2 for w in W]
+    heads = [np.linalg.svd(w[-k:], compute_uv=False) ** 2 for w in W]
+    tails = [np.linalg.svd(w[:-k], compute_uv=False) ** 2 if w.shape[0] > k else np.zeros(0) for w in W]
+
+    def vn(a: np.ndarray, b: np.ndarray) -> float:
+        m = min(a.size, b.size)
+        return float(np.sort(a)[::-1][:m] @ np.sort(b)[::-1][:m])
+
+    p = len(W)
+    B = np.zeros((p, p))
+    for x in range(p):
+        for y in range(p):
+            top = float(np.sum((W[x][-k:] @ W[y][-k:].T) ** 2))
+            rest = max(vn(heads[x], heads[y]) - top, 0.0)
+            B[x, y] = min(top + min(vn(heads[x], tails[y]), rest) + min(vn(tails[x], heads[y]), rest) + vn(tails[x], tails[y]), vn(sv2[x], sv2[y]))
+    return B
+
+
+def test_hsic_screen_bound_is_the_stated_formula_and_holds_for_every_pair(xp) -> None:
+    """With no pair able to reach the threshold, reduce returns the screen's bound: the docstring's formula
+    (from numpy's SVD), at least the full compressed HSIC of every pair, and informative (most weak pairs
+    are ruled out at 0.5, so a bound of 1 would fail)."""
+    X = screen_table()
+    p = X.shape[0]
+    measure = HSIC(seed=43)
+    measure.fit(X, xp, dtype=xp.float64, keep_bytes=2**30)
+    assert measure._screening and measure.width > measure.screen
+    cols = slice(0, p)
+    F = measure.features(xp, xp.asarray(X), cols)
+    assert F.shape[0] == int(np.minimum(measure.ranks, 2).sum())
+    B = to_numpy(measure.reduce(xp, F @ xp.permute_dims(F, (1, 0)), cols, cols, threshold=2.0))
+    W = [to_numpy(w) for w in measure._kept]
+    R = reference_screen_bound(W, 2)
+    H = similarities(X, HSIC(seed=43, screen=None), xp)
+    off = ~np.eye(p, dtype=bool)
+    assert np.allclose(B[off], R[off], rtol=1e-9, atol=1e-12)
+    assert np.all(B[off] >= H[off] - 1e-12) and np.all(B[off] <= 1 + 1e-12)
+    weak = off & (H < 0.2)
+    assert np.mean(B[weak] < 0.5) > 0.5
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_hsic_screen_gives_the_edges_of_the_full_products(xp, dtype: str) -> None:
+    """At any threshold the screen keeps exactly the pairs (and values) of every pair computed in full,
+    while computing only some pairs in full; without the features held, it is off (the same edges)."""
+    X = screen_table()
+    tol = 1e-12 if dtype == "float64" else 2e-6
+    for threshold in (0.3, 0.6, 0.8):
+        full = all_pairs(X, HSIC(seed=43, screen=None), threshold, xp, dtype)
+        measure = HSIC(seed=43)
+        screened = all_pairs(X, measure, threshold, xp, dtype)
+        assert measure._screening and "upper bound" in measure.histogram_values
+        assert screened.features["screen"] == 2 and full.features["screen"] is None
+        assert len(full.i) > 0
+        assert np.array_equal(screened.i, full.i) and np.array_equal(screened.j, full.j)
+        assert np.allclose(screened.similarity, full.similarity, rtol=0, atol=tol)
+    unheld = HSIC(seed=43)
+    small = all_pairs(X, unheld, 0.6, xp, dtype, block_memory_mb=0)
+    assert not unheld._screening and unheld.histogram_values == "exact"
+    reference = all_pairs(X, HSIC(seed=43, screen=None), 0.6, xp, dtype, block_memory_mb=0)
+    assert np.array_equal(small.i, reference.i) and small.similarity.tobytes() == reference.similarity.tobytes()
+
+
 def test_hsic_self_is_one_and_values_in_unit_interval(xp) -> None:
     rng = np.random.default_rng(18)
     x = rng.uniform(-1, 1, 300)
@@ -704,16 +815,24 @@ def test_average_ranks_property(rows: list[list[float]]) -> None:
         check_ranks(get_namespace(name), X)
 
 
-@pytest.mark.parametrize("measure", [Spearman(), HSIC(n_features=16, seed=31), RDC(k=8, seed=31)], ids=lambda m: m.name)
-def test_worker_count_does_not_change_a_bit(measure) -> None:
-    """The block products run as fixed panels on single-threaded BLAS: 1, 2 or 3 workers, same bytes."""
+@pytest.mark.parametrize(
+    "measure, threshold",
+    [(Spearman(), 0.0), (HSIC(n_features=16, seed=31), 0.0), (HSIC(n_features=16, seed=31), 0.3), (RDC(k=8, seed=31), 0.0)],
+    ids=["spearman", "hsic", "hsic-screened", "rdc"],
+)
+def test_worker_count_does_not_change_a_bit(measure, threshold: float) -> None:
+    """The block products run as fixed panels on single-threaded BLAS: 1, 2 or 3 workers, same bytes
+    (for HSIC also with most pairs ruled out by its screen)."""
     rng = np.random.default_rng(32)
     X = np.repeat(rng.standard_normal((325, 300)), 4, axis=0) + 0.3 * rng.standard_normal((1300, 300))
     block_memory_mb = 16
     rows_per_block = dependence.block_columns(measure.width, 4, block_memory_mb) * measure.width
     assert rows_per_block > 2 * dependence.PANEL_ROWS  # several panels per block product
-    runs = [all_pairs(X, measure, 0.0, np, "float32", block_memory_mb, threads=t) for t in (1, 2, 3)]
-    assert runs[0].n_blocks > 1 and len(runs[0].i) == X.shape[0] * (X.shape[0] - 1) // 2
+    runs = [all_pairs(X, measure, threshold, np, "float32", block_memory_mb, threads=t) for t in (1, 2, 3)]
+    if threshold == 0.0:
+        assert runs[0].n_blocks > 1 and len(runs[0].i) == X.shape[0] * (X.shape[0] - 1) // 2
+    else:
+        assert measure._screening and 0 < len(runs[0].i) < X.shape[0] * (X.shape[0] - 1) // 4
     for other in runs[1:]:
         assert other.similarity.tobytes() == runs[0].similarity.tobytes()
         assert np.array_equal(other.i, runs[0].i) and np.array_equal(other.j, runs[0].j)
