@@ -577,11 +577,10 @@ class HSIC(PerColumnRank):
 
     Fitted for float32 products (``fit(..., dtype=float32)``, the pipeline's default), the cosines are
     evaluated in float32, several times faster than in float64 (NumPy's SIMD float32 cos): the phase
-    omega x / sigma + b is formed in float64 and reduced there exactly modulo 2 pi (fmod, into
-    (-2 pi, 2 pi)), so each feature is within about 4e-7 of its float64 value whatever the column's
-    scale, about the rounding of the float32 products that follow. The centering and the product with
-    the top directions run in float32 as well; the D x D Gram matrices and their eigen-decompositions
-    stay in float64.
+    omega x / sigma + b is formed in float64 and reduced modulo 2 pi there (``_float32_cosines``), so each
+    feature is within about 4e-7 of its float64 value whatever the column's scale, about the rounding of
+    the float32 products that follow. The centering and the product with the top directions run in
+    float32 as well; the D x D Gram matrices and their eigen-decompositions stay in float64.
     """
 
     n_features: int = 64
@@ -666,17 +665,12 @@ class HSIC(PerColumnRank):
         n_present = xp.sum(xp.astype(present, xp.int64), axis=-1)
         sigma = xp.asarray(self.sigma[cols])
         scaled = xp.where(present, X, 0.0) / sigma[:, None]
-        omega = xp.asarray(self.omega)[None, :, None]
-        phase = xp.asarray(self.phase)[None, :, None]
-        angle = scaled[:, None, :] * omega + phase
         # The factor sqrt(2 / D) of phi is left out: the normalization below removes any common scale.
-        if self._cos_float32:
-            # The phase reduced in float64 and exactly (fmod / remainder have no rounding, also for
-            # angles near float64's maximum, where angle - 2 pi round(angle / 2 pi) is not in range).
-            reduce = getattr(xp, "fmod", xp.remainder)
-            phi = xp.cos(xp.astype(reduce(angle, 2.0 * math.pi), xp.float32))  # centered and multiplied in float32 as well
+        if self._cos_float32:  # centered and multiplied in float32 as well
+            largest = float(xp.max(xp.abs(scaled))) * float(np.max(np.abs(self.omega))) + 2.0 * math.pi
+            phi = _float32_cosines(xp, scaled, self.omega, self.phase, largest)
         else:
-            phi = xp.cos(angle)
+            phi = xp.cos(scaled[:, None, :] * xp.asarray(self.omega)[None, :, None] + xp.asarray(self.phase)[None, :, None])
         phi = _center_present(xp, phi, present, n_present)
         return (phi, *_normalize_gram(xp, phi, _varies(xp, X, present)))
 
@@ -746,6 +740,32 @@ def segment_sums(xp: ModuleType, A: Any, rows: np.ndarray, cols: np.ndarray) -> 
         return xp.asarray(np.repeat(np.eye(widths.size), widths, axis=1), dtype=A.dtype)
 
     return indicator(rows) @ A @ xp.permute_dims(indicator(cols), (1, 0))
+
+
+def _float32_cosines(xp: ModuleType, scaled: Any, omega: np.ndarray, phase: np.ndarray, largest: float) -> Any:
+    """(b, D, rows) float32 cos(omega * scaled + phase), the phase reduced in float64; ``largest`` bounds
+    every |phase|.
+
+    While the phases stay below 2**26, in turns: t = scaled * omega / 2 pi + phase / 2 pi in float64 (off
+    by at most 2**26 * 2**-53 / 2 pi turns), t - round(t) in [-1/2, 1/2] exactly, cast to float32 and times
+    2 pi there, so the float32 cosine's argument is within about 3e-7 of the exact one. Beyond, where
+    rounding in the reduction grows with the phase (for phases near float64's maximum the rounded
+    multiple of 2 pi is itself ~1e292, which overflows the cast), the phase reduced by fmod (or remainder
+    outside NumPy), which is exact.
+    """
+    if not largest < 2.0**26:
+        angle = scaled[:, None, :] * xp.asarray(omega)[None, :, None] + xp.asarray(phase)[None, :, None]
+        return xp.cos(xp.astype(getattr(xp, "fmod", xp.remainder)(angle, 2.0 * math.pi), xp.float32))
+    omega_t, phase_t = xp.asarray(omega / (2.0 * math.pi))[None, :, None], xp.asarray(phase / (2.0 * math.pi))[None, :, None]
+    if xp is np:  # in place: the phases are the largest temporaries of the fit
+        turns = scaled[:, None, :] * omega_t
+        turns += phase_t
+        turns -= np.rint(turns)
+        out = turns.astype(np.float32)
+        out *= np.float32(2.0 * math.pi)
+        return np.cos(out, out=out)
+    turns = scaled[:, None, :] * omega_t + phase_t
+    return xp.cos(xp.astype(turns - xp.round(turns), xp.float32) * (2.0 * math.pi))
 
 
 def _gram(xp: ModuleType, F: Any) -> Any:
