@@ -389,8 +389,9 @@ def ratios(r: dict) -> list[tuple[str, float, str]]:
                      c["ours_spearman_missing"]["median"] / c["pandas_spearman_missing"]["seconds"], ""))
     if "compression" in c:
         k = c["compression"]
-        rows += [("HSIC pass / RDC pass, same columns (all_pairs)", k["hsic_over_rdc"], "<= 1.0"),
-                 ("HSIC compressed / uncompressed (all_pairs)", 1 / k["hsic_speedup"], "<= 0.1"),
+        rows += [("HSIC pass / RDC pass, same columns (all_pairs at the pass thresholds)", k["hsic_over_rdc"], "<= 1.0"),
+                 ("HSIC pass / uncompressed (all_pairs at the HSIC threshold)", 1 / k["hsic_speedup_at_threshold"], "<= 0.1"),
+                 ("HSIC compressed / uncompressed (all_pairs at threshold 0)", 1 / k["hsic_speedup"], ""),
                  ("HSIC error vs exact, compressed / uncompressed (max)",
                   k["exact_check"]["compressed_max"] / k["exact_check"]["uncompressed_max"], "<= 1")]
     rows.append(("HSIC compute / hyppo per pair", comp["hsic"]["median"] / c["hsic_per_pair"]["seconds"], "<= 0.01 at M"))

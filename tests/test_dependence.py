@@ -663,12 +663,13 @@ def test_hsic_screen_gives_the_edges_of_the_full_products(xp, dtype: str) -> Non
     while computing only some pairs in full; without the features held, it is off (the same edges)."""
     X = screen_table()
     tol = 1e-12 if dtype == "float64" else 2e-6
-    for threshold in (0.3, 0.6, 0.8):
+    for threshold in (0.3, 0.5, 0.6, 0.8):
         full = all_pairs(X, HSIC(seed=43, screen=None), threshold, xp, dtype)
         measure = HSIC(seed=43)
         screened = all_pairs(X, measure, threshold, xp, dtype)
-        assert measure._screening and "upper bound" in measure.histogram_values
-        assert screened.features["screen"] == 2 and full.features["screen"] is None
+        on = threshold >= dependence.SCREEN_MIN_THRESHOLD  # below, the screen is off (few pairs ruled out)
+        assert measure._screening == on and ("upper bound" in measure.histogram_values) == on
+        assert screened.features["screen"] == (2 if on else None) and full.features["screen"] is None
         assert len(full.i) > 0
         assert np.array_equal(screened.i, full.i) and np.array_equal(screened.j, full.j)
         assert np.allclose(screened.similarity, full.similarity, rtol=0, atol=tol)
@@ -817,7 +818,7 @@ def test_average_ranks_property(rows: list[list[float]]) -> None:
 
 @pytest.mark.parametrize(
     "measure, threshold",
-    [(Spearman(), 0.0), (HSIC(n_features=16, seed=31), 0.0), (HSIC(n_features=16, seed=31), 0.3), (RDC(k=8, seed=31), 0.0)],
+    [(Spearman(), 0.0), (HSIC(n_features=16, seed=31), 0.0), (HSIC(n_features=16, seed=31), 0.5), (RDC(k=8, seed=31), 0.0)],
     ids=["spearman", "hsic", "hsic-screened", "rdc"],
 )
 def test_worker_count_does_not_change_a_bit(measure, threshold: float) -> None:
