@@ -680,6 +680,25 @@ def test_hsic_screen_gives_the_edges_of_the_full_products(xp, dtype: str) -> Non
     assert np.array_equal(small.i, reference.i) and small.similarity.tobytes() == reference.similarity.tobytes()
 
 
+def test_hsic_screen_shards_gather_to_one_job() -> None:
+    """Screened HSIC over several blocks: the shards (k, 3) together hold exactly the edges of one job,
+    which are those of every pair computed in full."""
+    rng = np.random.default_rng(33)
+    X = np.repeat(rng.standard_normal((150, 300)), 4, axis=0) + 0.3 * rng.standard_normal((600, 300))
+    threshold, block_memory_mb = 0.5, 4
+    one = all_pairs(X, (measure := HSIC(n_features=16, seed=31)), threshold, np, "float32", block_memory_mb)
+    assert measure._screening and one.n_blocks >= 6 and 0 < len(one.i) < 600 * 599 // 4
+    parts = [all_pairs(X, HSIC(n_features=16, seed=31), threshold, np, "float32", block_memory_mb, shard=(k, 3)) for k in range(3)]
+    assert sum(part.n_blocks for part in parts) == one.n_blocks and all(part.n_blocks > 0 for part in parts)
+    got = sorted((int(i), int(j), float(s)) for part in parts for i, j, s in zip(part.i, part.j, part.similarity))
+    assert got == sorted(zip(one.i.tolist(), one.j.tolist(), one.similarity.tolist()))
+    full = all_pairs(X, HSIC(n_features=16, seed=31, screen=None), threshold, np, "float32", block_memory_mb)
+    assert full.n_blocks > one.n_blocks  # wider columns, other blocks: the same pairs in another order
+    order, reference = np.lexsort((one.j, one.i)), np.lexsort((full.j, full.i))
+    assert np.array_equal(one.i[order], full.i[reference]) and np.array_equal(one.j[order], full.j[reference])
+    assert np.allclose(one.similarity[order], full.similarity[reference], rtol=0, atol=2e-6)
+
+
 def test_hsic_self_is_one_and_values_in_unit_interval(xp) -> None:
     rng = np.random.default_rng(18)
     x = rng.uniform(-1, 1, 300)

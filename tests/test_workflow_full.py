@@ -191,7 +191,10 @@ def test_predictability_in_the_report_equals_an_independent_computation(demo_run
 def test_sharded_passes_equal_one_job(demo_run: Path, workdir: Path) -> None:
     """passes.P.shards > 1: the block pairs run as separate jobs and rule P gathers them; same bytes."""
     shutil.copytree(demo_run / "results/demo", workdir / "results/demo")
-    config = {"passes": {"spearman": {"shards": 3}, "hsic": {"shards": 2}, "rdc": {"shards": 4}}, "block_memory_mb": 16}
+    # HSIC below SCREEN_MIN_THRESHOLD: its screen (two rows a column) would fit the demo in one block; its
+    # shards over many screened blocks: test_dependence.test_hsic_screen_shards_gather_to_one_job.
+    hsic = {"threshold": 0.45}
+    config = {"passes": {"spearman": {"shards": 3}, "hsic": {"shards": 2, **hsic}, "rdc": {"shards": 4}}, "block_memory_mb": 16}
     proc = snakemake(workdir, config)
     assert_ok(proc)
     out = output_of(proc)
@@ -202,7 +205,7 @@ def test_sharded_passes_equal_one_job(demo_run: Path, workdir: Path) -> None:
     single = workdir.parent / "single"
     shutil.copytree(workdir, single, ignore=shutil.ignore_patterns("results", "logs", "benchmarks", ".snakemake"))
     shutil.copytree(demo_run / "results/demo", single / "results/demo")
-    assert_ok(snakemake(single, {"block_memory_mb": 16}))
+    assert_ok(snakemake(single, {"passes": {"hsic": hsic}, "block_memory_mb": 16}))
     compared = DETERMINISTIC + [f"results/{p}/{f}" for p in ("spearman", "hsic", "rdc") for f in ("edges.parquet", "survivors.txt")]
     for path in compared:
         assert (workdir / path).read_bytes() == (single / path).read_bytes(), path
