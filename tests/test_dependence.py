@@ -7,6 +7,7 @@ ranks, the exact Gram-matrix normalized HSIC, and the RDC algorithm of Lopez-Paz
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Callable
 
@@ -697,6 +698,66 @@ def test_hsic_screen_shards_gather_to_one_job() -> None:
     order, reference = np.lexsort((one.j, one.i)), np.lexsort((full.j, full.i))
     assert np.array_equal(one.i[order], full.i[reference]) and np.array_equal(one.j[order], full.j[reference])
     assert np.allclose(one.similarity[order], full.similarity[reference], rtol=0, atol=2e-6)
+
+
+@pytest.mark.parametrize("measure", [HSIC(n_features=16, seed=31), RDC(k=8, seed=31)], ids=["hsic", "rdc"])
+def test_features_past_the_budget_go_to_a_file_with_the_same_bytes(measure, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past keep_bytes (8 x block_memory_mb) the compressed features go to a temporary file read through
+    a memory map: the same edges, bytes for bytes, as held in memory, with HSIC's screen on; when the
+    file cannot be written they are built again per block (screen off, the same edges)."""
+    rng = np.random.default_rng(34)
+    X = np.repeat(rng.standard_normal((150, 1500)), 4, axis=0) + 0.3 * rng.standard_normal((600, 1500))
+    threshold = 0.5 if measure.name == "hsic" else 0.6
+    spilled = all_pairs(X, (on_disk := copy.deepcopy(measure)), threshold, np, "float32", 1)  # past 8 MiB: a file
+    with monkeypatch.context() as m:
+        m.setattr(dependence, "KEEP_BLOCKS", 1000)  # the same blocks, the features in memory
+        held = all_pairs(X, (in_memory := copy.deepcopy(measure)), threshold, np, "float32", 1)
+    assert held.features["held"] == "memory" and spilled.features["held"] == "temporary file"
+    assert isinstance(on_disk._stack, np.memmap) and not isinstance(in_memory._stack, np.memmap) and held.n_blocks > 1
+    if measure.name == "hsic":
+        assert in_memory._screening and on_disk._screening
+    assert len(held.i) > 0 and held.i.tobytes() == spilled.i.tobytes() and held.j.tobytes() == spilled.j.tobytes()
+    assert held.similarity.tobytes() == spilled.similarity.tobytes()
+    order = lambda r: np.lexsort((r.j, r.i))
+    o1 = order(held)
+    monkeypatch.setattr(dependence, "_Spill", type("NoFile", (), {"open": staticmethod(lambda first: None)}))
+    rebuilt = all_pairs(X, (again := copy.deepcopy(measure)), threshold, np, "float32", 1)
+    assert rebuilt.features["held"] == "rebuilt per block" and again._kept is None
+    o3 = order(rebuilt)
+    assert np.array_equal(held.i[o1], rebuilt.i[o3]) and np.array_equal(held.j[o1], rebuilt.j[o3])
+    assert np.allclose(held.similarity[o1], rebuilt.similarity[o3], rtol=0, atol=2e-6)
+
+
+def test_a_full_disk_falls_back_to_features_built_per_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that fails (ENOSPC) gives up the file, midway through fit: the features are built again per
+    block, the edges are those of the features held in memory."""
+    rng = np.random.default_rng(35)
+    X = np.repeat(rng.standard_normal((100, 3000)), 3, axis=0) + 0.3 * rng.standard_normal((300, 3000))
+    writes = []
+
+    class FullDisk:
+        def __init__(self) -> None:
+            self.closed = False
+
+        def write(self, data) -> int:
+            writes.append(len(data))
+            if len(writes) > 3:
+                raise OSError(28, "No space left on device")
+            return len(data)
+
+        def close(self) -> None:
+            self.closed = True
+
+    handle = FullDisk()
+    monkeypatch.setattr(dependence.tempfile, "TemporaryFile", lambda **kwargs: handle)
+    measure = RDC(k=8, seed=31)
+    result = all_pairs(X, measure, 0.6, np, "float32", 1)
+    assert len(writes) > 3 and handle.closed and measure._kept is None and result.features["held"] == "rebuilt per block"
+    monkeypatch.undo()
+    reference = all_pairs(X, RDC(k=8, seed=31), 0.6, np, "float32", 64)
+    assert reference.features["held"] == "memory"
+    got = sorted(zip(result.i.tolist(), result.j.tolist()))
+    assert len(got) > 0 and got == sorted(zip(reference.i.tolist(), reference.j.tolist()))
 
 
 def test_hsic_self_is_one_and_values_in_unit_interval(xp) -> None:

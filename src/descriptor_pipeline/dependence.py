@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -457,14 +458,51 @@ SCREEN_MIN_THRESHOLD = 0.5
 FEATURE_CHUNK = 8
 
 
+class _Spill:
+    """Compressed features written once to an unlinked temporary file (``tempfile``: $TMPDIR) and read
+    back through a read-only memory map, for tables whose features pass fit's ``keep_bytes``: the page
+    cache holds them while memory allows, and the kernel drops clean pages under pressure. The space is
+    freed when the map is dropped. A failed write (a full disk) gives up the file: the features are
+    then built again per block, as without it."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    @classmethod
+    def open(cls, first: list) -> _Spill | None:
+        try:
+            spill = cls(tempfile.TemporaryFile(prefix="descriptor-pipeline-features-"))
+        except OSError:
+            return None
+        return spill if spill.write(first) else None
+
+    def write(self, arrays: list) -> bool:
+        try:
+            for a in arrays:
+                self.handle.write(np.ascontiguousarray(a).data)
+            return True
+        except OSError:
+            self.handle.close()
+            return False
+
+    def map(self, dtype: np.dtype, rows: int) -> np.ndarray | None:
+        self.handle.flush()
+        total = self.handle.tell() // (dtype.itemsize * rows)
+        stack = np.memmap(self.handle, dtype=dtype, mode="r", shape=(total, rows)) if total else None
+        self.handle.close()  # the map keeps its own reference to the file
+        return stack
+
+
 class PerColumnRank(Measure):
     """A measure whose columns each keep their own number of feature rows (``ranks``, set by fit).
 
     Subclasses give ``_compress(xp, X, cols, ranks=None) -> (rows per column, ranks, left_out, power)``:
     each column's (r, rows) features, its rank (``ranks`` when given), the energy it leaves out and the
     squared norms of its rows, descending (None where the measure has no use for them). fit runs it over
-    every column in chunks of fixed size and keeps the features (as ``dtype``) while they fit in
-    ``keep_bytes``; ``features`` then only gathers them, else builds them again with fit's ranks.
+    every column in chunks of fixed size and keeps the features (as ``dtype``): in memory while they fit
+    in ``keep_bytes``, beyond that (NumPy) in a temporary file read through a memory map (``_Spill``);
+    ``features`` then only gathers them. Elsewhere, or if the file cannot be written, it builds them
+    again per block with fit's ranks (``describe()["held"]`` says which).
     """
 
     ranks: np.ndarray
@@ -482,6 +520,7 @@ class PerColumnRank(Measure):
         self.power = np.zeros((p, 0))
         self.width = width
         self._kept = None
+        self._held = "rebuilt per block"  # where fit put the compressed features (describe)
         self._stack, self._offsets = None, np.zeros(p + 1, dtype=np.int64)
 
     @property
@@ -501,25 +540,35 @@ class PerColumnRank(Measure):
         itemsize = 4 if dtype == xp.float32 else 8
         kept: list | None = [] if dtype is not None and keep_bytes > 0 else None
         size = 0
+        spill: _Spill | None = None
         ranks, left_out, power = [], [], []
         chunks = [slice(lo, min(lo + chunk, p)) for lo in range(0, p, chunk)]
         for W, r, e, s2 in pmap(lambda c: self._compress(xp, xp.asarray(X[c]), c), chunks):
             ranks.append(r)
             left_out.append(e)
             power.append(s2)
-            if kept is not None:  # kept until the first chunk that would pass keep_bytes
-                size += int(r.sum()) * X.shape[1] * itemsize
-                if size <= keep_bytes:
-                    kept.extend(xp.astype(w, dtype) for w in W)
-                else:
-                    kept = None
+            if kept is None:
+                continue
+            W = [xp.astype(w, dtype) for w in W]
+            size += int(r.sum()) * X.shape[1] * itemsize
+            if spill is None and size > keep_bytes:  # past keep_bytes: on to a temporary file (NumPy), or rebuilt
+                spill = _Spill.open(kept) if xp is np else None
+                kept = [] if spill is not None else None
+            if spill is not None and not spill.write(W):
+                kept, spill = None, None
+            elif kept is not None and spill is None:
+                kept.extend(W)
         self.ranks, self.left_out = np.concatenate(ranks), np.concatenate(left_out)
         self.width = int(self.ranks.max())
         if all(s2 is not None for s2 in power):
             self.power = np.concatenate([np.pad(s2, ((0, 0), (0, self.width - s2.shape[1]))) for s2 in power])
-        if kept is not None:  # one (sum of ranks, rows) array: a block's features are a view of it
-            self._offsets = np.concatenate([[0], np.cumsum(self.ranks)])
+        self._held = "memory" if kept is not None and spill is None else "rebuilt per block"
+        if spill is not None:
+            self._stack, self._held = spill.map(np.dtype(dtype), X.shape[1]), "temporary file"
+        elif kept is not None:  # one (sum of ranks, rows) array: a block's features are a view of it
             self._stack = xp.concat(kept, axis=0) if kept else None
+        if kept is not None:
+            self._offsets = np.concatenate([[0], np.cumsum(self.ranks)])
             kept = [self._stack[int(lo) : int(hi), :] for lo, hi in zip(self._offsets[:-1], self._offsets[1:])]
         self._kept = kept
 
@@ -547,7 +596,8 @@ class PerColumnRank(Measure):
         if not self.compressed or not self.ranks.size:
             return None
         return {**self._settings(), "rank_max": int(self.ranks.max()), "rank_mean": round(float(self.ranks.mean()), 3),
-                "rank_median": float(np.median(self.ranks)), "energy_left_out_max": self.truncated_energy}
+                "rank_median": float(np.median(self.ranks)), "energy_left_out_max": self.truncated_energy,
+                "held": self._held}
 
     @property
     def truncated_energy(self) -> float:
@@ -992,6 +1042,9 @@ def block_starts(widths: np.ndarray, rows: int) -> list[int]:
     return starts
 
 
+# Features a measure keeps in memory, in block budgets (block_memory_mb each); beyond, in a file.
+KEEP_BLOCKS = 8
+
 # Rows of one panel of a block product. The products run as fixed panels, each on one BLAS thread,
 # spread over ``threads`` workers: a multi-threaded BLAS call rounds differently with each thread count
 # (OpenBLAS does), and the outputs must not depend on --cores.
@@ -1054,7 +1107,7 @@ def _all_pairs(
     p = X.shape[0]
     compute_dtype = getattr(xp, dtype)
     itemsize = 4 if dtype == "float32" else 8
-    cache_bytes = 8 * block_memory_mb * 2**20
+    cache_bytes = KEEP_BLOCKS * block_memory_mb * 2**20
     measure.plan(threshold)
     measure.fit(X, xp, pool, compute_dtype, cache_bytes)
     widths = measure.column_widths
