@@ -292,7 +292,9 @@ def test_column_order_does_not_change_outputs(tmp_path: Path, chain, planted) ->
     inputs = write_inputs(tmp_path / "in", order, cols, survivors_order)
     spearman = do_pass("spearman", CONFIG, inputs, inputs["survivors"], tmp_path / "spearman")
     rdc = do_pass("rdc", CONFIG, inputs, str(tmp_path / "spearman" / "survivors.txt"), tmp_path / "rdc")
-    for name, result in (("spearman", spearman), ("rdc", rdc)):
+    hsic = do_pass("hsic", CONFIG, inputs, str(tmp_path / "spearman" / "survivors.txt"), tmp_path / "hsic")
+    assert hsic["summary"]["features"]["screen"] == 2  # the screened path, at the default threshold
+    for name, result in (("spearman", spearman), ("rdc", rdc), ("hsic", hsic)):
         for output in ("clusters.parquet", "edges.parquet"):
             assert (result["dir"] / output).read_bytes() == (chain[name]["dir"] / output).read_bytes(), (name, output)
         assert set(result["survivors"]) == set(chain[name]["survivors"])
