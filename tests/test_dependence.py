@@ -728,9 +728,10 @@ def test_features_past_the_budget_go_to_a_file_with_the_same_bytes(measure, monk
     assert np.allclose(held.similarity[o1], rebuilt.similarity[o3], rtol=0, atol=2e-6)
 
 
-def test_a_full_disk_falls_back_to_features_built_per_block(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A write that fails (ENOSPC) gives up the file, midway through fit: the features are built again per
-    block, the edges are those of the features held in memory."""
+@pytest.mark.parametrize("fails_at", ["write", "flush"])
+def test_a_full_disk_falls_back_to_features_built_per_block(monkeypatch: pytest.MonkeyPatch, fails_at: str) -> None:
+    """A write that fails (ENOSPC), midway through fit or when the buffered rest is flushed, gives up the
+    file: the features are built again per block, the edges are those of the features held in memory."""
     rng = np.random.default_rng(35)
     X = np.repeat(rng.standard_normal((100, 3000)), 3, axis=0) + 0.3 * rng.standard_normal((300, 3000))
     writes = []
@@ -741,9 +742,12 @@ def test_a_full_disk_falls_back_to_features_built_per_block(monkeypatch: pytest.
 
         def write(self, data) -> int:
             writes.append(len(data))
-            if len(writes) > 3:
+            if fails_at == "write" and len(writes) > 3:
                 raise OSError(28, "No space left on device")
             return len(data)
+
+        def flush(self) -> None:
+            raise OSError(28, "No space left on device")
 
         def close(self) -> None:
             self.closed = True

@@ -486,9 +486,12 @@ class _Spill:
             return False
 
     def map(self, dtype: np.dtype, rows: int) -> np.ndarray | None:
-        self.handle.flush()
-        total = self.handle.tell() // (dtype.itemsize * rows)
-        stack = np.memmap(self.handle, dtype=dtype, mode="r", shape=(total, rows)) if total else None
+        """The (written rows, ``rows``) array read from the file; None when the last writes fail."""
+        try:
+            self.handle.flush()  # buffered writes meet a full disk here at the latest
+            stack = np.memmap(self.handle, dtype=dtype, mode="r", shape=(self.handle.tell() // (dtype.itemsize * rows), rows))
+        except OSError:
+            stack = None
         self.handle.close()  # the map keeps its own reference to the file
         return stack
 
@@ -563,8 +566,9 @@ class PerColumnRank(Measure):
         if all(s2 is not None for s2 in power):
             self.power = np.concatenate([np.pad(s2, ((0, 0), (0, self.width - s2.shape[1]))) for s2 in power])
         self._held = "memory" if kept is not None and spill is None else "rebuilt per block"
-        if spill is not None:
-            self._stack, self._held = spill.map(np.dtype(dtype), X.shape[1]), "temporary file"
+        if spill is not None:  # something was written: the file holds at least one row
+            self._stack = spill.map(np.dtype(dtype), X.shape[1])
+            kept, self._held = (None, "rebuilt per block") if self._stack is None else (kept, "temporary file")
         elif kept is not None:  # one (sum of ranks, rows) array: a block's features are a view of it
             self._stack = xp.concat(kept, axis=0) if kept else None
         if kept is not None:
