@@ -8,6 +8,9 @@ ranks, the exact Gram-matrix normalized HSIC, and the RDC algorithm of Lopez-Paz
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 
@@ -762,6 +765,34 @@ def test_a_full_disk_falls_back_to_features_built_per_block(monkeypatch: pytest.
     assert reference.features["held"] == "memory"
     got = sorted(zip(result.i.tolist(), result.j.tolist()))
     assert len(got) > 0 and got == sorted(zip(reference.i.tolist(), reference.j.tolist()))
+
+
+FULL_DISK = """
+import resource, signal, sys
+import numpy as np
+from descriptor_pipeline.dependence import RDC, all_pairs
+rng = np.random.default_rng(35)
+X = np.repeat(rng.standard_normal((100, 3000)), 3, axis=0) + 0.3 * rng.standard_normal((300, 3000))
+reference = all_pairs(X, RDC(k=8, seed=31), 0.6, np, "float32", 64)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit, write() fails with EFBIG, as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), resource.RLIM_INFINITY))
+result = all_pairs(X, RDC(k=8, seed=31), 0.6, np, "float32", 1)
+same = result.i.tobytes() == reference.i.tobytes() and result.j.tobytes() == reference.j.tobytes()
+print(result.features["held"], len(result.i), same)
+"""
+
+
+@pytest.mark.parametrize("limit", [1000, 3_599_999, 10_799_900, 10_800_000])
+def test_a_real_file_that_cannot_grow_falls_back_or_holds_everything(tmp_path, limit: int) -> None:
+    """A real temporary file that stops growing (RLIMIT_FSIZE, in a child process): at the first write,
+    midway, or with only the buffered tail left to write (which close() meets again), fit falls back to
+    features built per block instead of raising; with room for all 10,800,000 bytes it keeps the file."""
+    proc = subprocess.run([sys.executable, "-c", FULL_DISK, str(limit)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    held, edges, same = proc.stdout.strip().rsplit(" ", 2)
+    assert held == ("temporary file" if limit == 10_800_000 else "rebuilt per block"), proc.stdout
+    assert int(edges) > 0 and same == "True", proc.stdout
 
 
 def test_hsic_self_is_one_and_values_in_unit_interval(xp) -> None:

@@ -482,8 +482,15 @@ class _Spill:
                 self.handle.write(np.ascontiguousarray(a).data)
             return True
         except OSError:
-            self.handle.close()
+            self.close()
             return False
+
+    def close(self) -> None:
+        """Close the file; a buffered tail that cannot be written (the disk is full) is dropped with it."""
+        try:
+            self.handle.close()
+        except OSError:  # the buffer's flush failed again; the descriptor is closed all the same
+            pass
 
     def map(self, dtype: np.dtype, rows: int) -> np.ndarray | None:
         """The (written rows, ``rows``) array read from the file; None when the last writes fail."""
@@ -492,7 +499,7 @@ class _Spill:
             stack = np.memmap(self.handle, dtype=dtype, mode="r", shape=(self.handle.tell() // (dtype.itemsize * rows), rows))
         except OSError:
             stack = None
-        self.handle.close()  # the map keeps its own reference to the file
+        self.close()  # the map keeps its own reference to the file
         return stack
 
 
