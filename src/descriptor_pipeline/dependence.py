@@ -530,7 +530,6 @@ class PerColumnRank(Measure):
         self.power = np.zeros((p, 0))
         self.width = width
         self._kept = None
-        self._held = "rebuilt per block"  # where fit put the compressed features (describe)
         self._stack, self._offsets = None, np.zeros(p + 1, dtype=np.int64)
 
     @property
@@ -564,24 +563,24 @@ class PerColumnRank(Measure):
             if spill is None and size > keep_bytes:  # past keep_bytes: on to a temporary file (NumPy), or rebuilt
                 spill = _Spill.open(kept) if xp is np else None
                 kept = [] if spill is not None else None
-            if spill is not None and not spill.write(W):
-                kept, spill = None, None
-            elif kept is not None and spill is None:
+            if spill is not None:
+                if not spill.write(W):
+                    kept, spill = None, None
+            elif kept is not None:
                 kept.extend(W)
         self.ranks, self.left_out = np.concatenate(ranks), np.concatenate(left_out)
         self.width = int(self.ranks.max())
         if all(s2 is not None for s2 in power):
             self.power = np.concatenate([np.pad(s2, ((0, 0), (0, self.width - s2.shape[1]))) for s2 in power])
-        self._held = "memory" if kept is not None and spill is None else "rebuilt per block"
-        if spill is not None:  # something was written: the file holds at least one row
+        # One (sum of ranks, rows) array, in memory or mapped from the file: a block's features are a view of it.
+        if spill is not None:  # something was written: the file holds at least one row (None: the last writes failed)
             self._stack = spill.map(np.dtype(dtype), X.shape[1])
-            kept, self._held = (None, "rebuilt per block") if self._stack is None else (kept, "temporary file")
-        elif kept is not None:  # one (sum of ranks, rows) array: a block's features are a view of it
-            self._stack = xp.concat(kept, axis=0) if kept else None
-        if kept is not None:
+        elif kept:
+            self._stack = xp.concat(kept, axis=0)
+        self._kept = None
+        if self._stack is not None:
             self._offsets = np.concatenate([[0], np.cumsum(self.ranks)])
-            kept = [self._stack[int(lo) : int(hi), :] for lo, hi in zip(self._offsets[:-1], self._offsets[1:])]
-        self._kept = kept
+            self._kept = [self._stack[int(lo) : int(hi), :] for lo, hi in zip(self._offsets[:-1], self._offsets[1:])]
 
     def _compress(
         self, xp: ModuleType, X: Any, cols: slice, ranks: np.ndarray | None = None
@@ -608,7 +607,14 @@ class PerColumnRank(Measure):
             return None
         return {**self._settings(), "rank_max": int(self.ranks.max()), "rank_mean": round(float(self.ranks.mean()), 3),
                 "rank_median": float(np.median(self.ranks)), "energy_left_out_max": self.truncated_energy,
-                "held": self._held}
+                "held": self.held}
+
+    @property
+    def held(self) -> str:
+        """Where fit put the compressed features."""
+        if self._stack is None:
+            return "rebuilt per block"
+        return "temporary file" if isinstance(self._stack, np.memmap) else "memory"
 
     @property
     def truncated_energy(self) -> float:
@@ -718,6 +724,8 @@ class HSIC(PerColumnRank):
                 self.screen is not None and self._kept is not None and self.width > self.screen
                 and self._threshold >= SCREEN_MIN_THRESHOLD
             )
+            if self._screening:  # zero columns up to 2 k: the screen's head and tail spectra are k wide
+                self.power = np.pad(self.power, ((0, 0), (0, max(0, 2 * self.screen - self.power.shape[1]))))
 
     def _compress(
         self, xp: ModuleType, X: Any, cols: slice, ranks: np.ndarray | None = None
@@ -780,7 +788,7 @@ class HSIC(PerColumnRank):
         k = self.screen
         bi, bj = ci.stop - ci.start, cj.stop - cj.start
         top = xp.astype(segment_sums(xp, G * G, np.minimum(self.ranks[ci], k), np.minimum(self.ranks[cj], k)), xp.float64)
-        power = np.pad(self.power, ((0, 0), (0, max(0, 2 * k - self.power.shape[1]))))
+        power = self.power  # (columns, >= 2 k), padded in fit
         head_i, tail_i, head_j, tail_j = power[ci, :k], power[ci, k:], power[cj, :k], power[cj, k:]
         rest = xp.clip(xp.asarray(head_i @ head_j.T) - top, 0.0, None)  # ||A_x W_y^T||^2 - top and its mirror, at most
         bound = (
@@ -852,19 +860,19 @@ def _float32_cosines(xp: ModuleType, scaled: Any, omega: np.ndarray, phase: np.n
     if not largest < 2.0**26:
         angle = scaled[:, None, :] * xp.asarray(omega)[None, :, None] + xp.asarray(phase)[None, :, None]
         return xp.cos(xp.astype(getattr(xp, "fmod", xp.remainder)(angle, 2.0 * math.pi), xp.float32))
-    omega_t, phase_t = xp.asarray(omega / (2.0 * math.pi))[None, :, None], xp.asarray(phase / (2.0 * math.pi))[None, :, None]
+    omega_t, phase_t = omega / (2.0 * math.pi), phase / (2.0 * math.pi)
     if xp is np:  # one column at a time, in place: its (D, rows) float64 phases stay in cache (3x faster)
         out = np.empty((scaled.shape[0], omega.size, scaled.shape[1]), dtype=np.float32)
         for c in range(scaled.shape[0]):
-            turns = np.multiply.outer(omega_t[0, :, 0], scaled[c])
-            turns += phase_t[0]
+            turns = np.multiply.outer(omega_t, scaled[c])
+            turns += phase_t[:, None]
             turns -= np.rint(turns)
             col = out[c]
             col[...] = turns
             col *= np.float32(2.0 * math.pi)
             np.cos(col, out=col)
         return out
-    turns = scaled[:, None, :] * omega_t + phase_t
+    turns = scaled[:, None, :] * xp.asarray(omega_t)[None, :, None] + xp.asarray(phase_t)[None, :, None]
     return xp.cos(xp.astype(turns - xp.round(turns), xp.float32) * (2.0 * math.pi))
 
 
