@@ -138,3 +138,16 @@ def test_pair_figures_gives_both_directions():
     i_from_j, j_from_i = pair_figures(X, np.array([0, 1]), np.array([1, 2]))
     assert i_from_j[0] == predictability(x, x ** 2) and j_from_i[0] == predictability(x ** 2, x)
     assert i_from_j[1] == predictability(X[1], X[2]) and j_from_i[1] == predictability(X[2], X[1])
+
+
+def test_pair_figures_do_not_depend_on_the_order_of_the_pairs():
+    """Columns are let go after their last pair: any order, and pairs repeated, give the same figures."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=1500)
+    X = np.stack([x, np.round(x * 2), with_missing(np.exp(x), rng, 0.1), rng.normal(size=1500),
+                  np.where(x > 1, np.round(5 * x), 0.0)])
+    i, j = np.array([0, 0, 1, 2, 3, 0, 4, 2]), np.array([1, 2, 3, 4, 4, 4, 1, 0])
+    expected = [(predictability(X[a], X[b]), predictability(X[b], X[a])) for a, b in zip(i, j)]
+    for order in (np.arange(len(i)), np.arange(len(i))[::-1], rng.permutation(len(i))):
+        i_from_j, j_from_i = pair_figures(X, i[order], j[order])
+        assert list(zip(i_from_j, j_from_i)) == [expected[k] for k in order]

@@ -35,37 +35,50 @@ BINS = 20  # at most 127: groups are int8
 
 @dataclass
 class Coded:
-    """One column on the two scales the figure uses: average ranks (NaN where missing) and groups (-1)."""
+    """One column on the two scales the figure uses: its distinct values (codes) and its groups.
 
-    ranks: np.ndarray  # float32 (half-integers exact below 8 million rows), NaN where missing
+    The rank of a present value is ``mean_rank[code]``; ranking a subset of the rows needs only a count
+    of the codes there, not a sort.
+    """
+
+    codes: np.ndarray  # int32: index of the value among the column's sorted distinct values; -1 where missing
+    mean_rank: np.ndarray  # float32 (half-integers exact below 8 million rows): average rank of each distinct value
     groups: np.ndarray  # int8, -1 where missing
     n_groups: int
-    mode_rank: float  # the rank of the most frequent value (the smallest on a tie); NaN when none
+    mode_code: int  # the code of the most frequent value (the smallest on a tie); -1 when none
 
 
 def code(values: np.ndarray, bins: int = BINS) -> Coded:
-    """Ranks and groups of one column (NaN and +-inf are missing)."""
+    """Codes, ranks and groups of one column (NaN and +-inf are missing)."""
     x = np.asarray(values, dtype=np.float64)
     present = np.isfinite(x)
-    ranks = np.full(x.shape, np.nan, dtype=np.float32)
+    codes = np.full(x.shape, -1, dtype=np.int32)
     groups = np.full(x.shape, -1, dtype=np.int8)
-    m = int(present.sum())
-    if m == 0:
-        return Coded(ranks, groups, 0, float("nan"))
-    mean_rank, inverse, counts, n_groups, group_of = _rank_and_group(x[present], bins)
-    ranks[present] = mean_rank[inverse]
+    if not present.any():
+        return Coded(codes, np.zeros(0, dtype=np.float32), groups, 0, -1)
+    _, inverse, counts = np.unique(x[present], return_inverse=True, return_counts=True)
+    codes[present] = inverse
+    mean_rank, n_groups, group_of = _rank_and_group(inverse, counts, bins)
     groups[present] = group_of
-    return Coded(ranks, groups, n_groups, float(mean_rank[int(np.argmax(counts))]))
+    return Coded(codes, mean_rank.astype(np.float32), groups, n_groups, int(np.argmax(counts)))
 
 
-def _rank_and_group(x: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
-    """Average rank of each distinct value, each row's distinct value, counts, and the groups of rows."""
-    distinct, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    mean_rank = np.cumsum(counts) - (counts - 1) / 2.0  # 1-based average rank of each distinct value
-    if len(distinct) <= bins:
-        return mean_rank, inverse, counts, len(distinct), inverse.astype(np.int8)
-    group_of = np.minimum(bins - 1, np.floor(bins * (mean_rank[inverse] - 1.0) / len(x))).astype(np.int8)
-    return mean_rank, inverse, counts, bins, group_of
+def _rank_and_group(codes: np.ndarray, counts: np.ndarray, bins: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """For rows whose values are ``codes`` (indices of sorted distinct values, ``counts[c]`` rows each):
+    the average rank of each distinct value (1-based; unused where the count is 0) and each row's group."""
+    mean_rank = np.cumsum(counts) - (counts - 1) / 2.0
+    held = counts > 0
+    if int(held.sum()) <= bins:
+        return mean_rank, int(held.sum()), (np.cumsum(held) - 1).astype(np.int8)[codes]
+    group_of = np.minimum(bins - 1, np.floor(bins * (mean_rank[codes] - 1.0) / len(codes))).astype(np.int8)
+    return mean_rank, bins, group_of
+
+
+def _recode(column: Coded, rows: np.ndarray, bins: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """The column coded afresh on ``rows`` (a mask of present rows): ranks, number of groups, groups."""
+    codes = column.codes[rows]
+    mean_rank, n_groups, group_of = _rank_and_group(codes, np.bincount(codes, minlength=len(column.mean_rank)), bins)
+    return mean_rank[codes], n_groups, group_of
 
 
 def _epsilon2(a: np.ndarray, g: np.ndarray, n_groups: int) -> float:
@@ -91,15 +104,16 @@ def _epsilon2(a: np.ndarray, g: np.ndarray, n_groups: int) -> float:
 def figure(alternative: Coded, representative: Coded, bins: int = BINS) -> float:
     """The share of ``alternative``'s rank variance explained by ``representative``'s groups (epsilon^2),
     the smaller of that on all joint rows and on the joint rows off the alternative's mode."""
-    joint = (alternative.groups >= 0) & (representative.groups >= 0)
-    whole = _epsilon2(alternative.ranks[joint].astype(np.float64),
+    joint = (alternative.codes >= 0) & (representative.codes >= 0)
+    a_codes = alternative.codes[joint]
+    whole = _epsilon2(alternative.mean_rank[a_codes].astype(np.float64),
                       representative.groups[joint].astype(np.intp), representative.n_groups)
-    off = joint & (alternative.ranks != alternative.mode_rank)
+    off = joint & (alternative.codes != alternative.mode_code)
     if whole == 0.0 or not off.any():
         return whole
-    a_rank, a_inverse, _, _, _ = _rank_and_group(alternative.ranks[off], bins)
-    _, _, _, n_groups, group_of = _rank_and_group(representative.ranks[off], bins)
-    return min(whole, _epsilon2(a_rank[a_inverse], group_of.astype(np.intp), n_groups))
+    a_rank, _, _ = _recode(alternative, off, bins)
+    _, n_groups, group_of = _recode(representative, off, bins)
+    return min(whole, _epsilon2(a_rank, group_of.astype(np.intp), n_groups))
 
 
 def predictability(alternative: np.ndarray, representative: np.ndarray, bins: int = BINS) -> float:
@@ -111,21 +125,23 @@ def pair_figures(X: np.ndarray, i: np.ndarray, j: np.ndarray, bins: int = BINS,
                  on_pair: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For each pair (i[k], j[k]) of rows of ``X`` (columns x samples): (i from j, j from i).
 
-    Each column is coded once (5 bytes a value) when a pair first needs it.
+    Each column is coded once (at most 9 bytes a value) when a pair first needs it, and let go after the
+    last pair that needs it: with the pairs in order (the edges are sorted), few are held at a time.
     """
+    pairs = list(zip(np.asarray(i).tolist(), np.asarray(j).tolist()))
+    last_use = {column: k for k, pair in enumerate(pairs) for column in pair}
     coded: dict[int, Coded] = {}
-
-    def get(k: int) -> Coded:
-        if k not in coded:
-            coded[k] = code(X[k], bins)
-        return coded[k]
-
-    i_from_j = np.empty(len(i))
-    j_from_i = np.empty(len(i))
-    for k, (a, b) in enumerate(zip(np.asarray(i).tolist(), np.asarray(j).tolist())):
-        ca, cb = get(a), get(b)
-        i_from_j[k] = figure(ca, cb, bins)
-        j_from_i[k] = figure(cb, ca, bins)
+    i_from_j = np.empty(len(pairs))
+    j_from_i = np.empty(len(pairs))
+    for k, (a, b) in enumerate(pairs):
+        for column in (a, b):
+            if column not in coded:
+                coded[column] = code(X[column], bins)
+        i_from_j[k] = figure(coded[a], coded[b], bins)
+        j_from_i[k] = figure(coded[b], coded[a], bins)
+        for column in (a, b):
+            if last_use[column] == k:
+                coded.pop(column, None)
         if on_pair is not None:
             on_pair(1)
     return i_from_j, j_from_i
