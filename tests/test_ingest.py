@@ -474,6 +474,9 @@ def test_column_groups_do_not_change_the_outputs(write_table, ingest, monkeypatc
         monkeypatch.setattr(scan, "COLUMN_GROUP", 4)
         grouped = ingest(files, out="grouped", **settings)
     assert caplog.text.count("ingest: 2 aggregate rounds") == 2
+    # the progress of a scan in column groups counts rows, and says how many queries a batch takes
+    assert "ingest scan (4 queries of up to 4 columns a batch): 400/400 rows (100.0%)" in caplog.text
+    assert "rows (each in" not in caplog.text
     for name in ("column_stats.parquet", "survivors.txt", "sample.parquet"):
         assert (whole.out_dir / name).read_bytes() == (grouped.out_dir / name).read_bytes(), name
 
@@ -495,3 +498,20 @@ def test_a_table_wider_than_duckdbs_grouped_aggregate_limit(write_table, ingest)
     idx = res.sample["idx"].to_numpy().astype(int)
     assert len(set(idx)) == res.sample.num_rows == 30
     np.testing.assert_array_equal(res.sample.select(names).to_pandas().to_numpy(), values[idx])
+
+
+def test_progress_logs_its_final_count_once(caplog, monkeypatch):
+    """finish() logs the final count, unless the last update has just logged it."""
+    from descriptor_pipeline import logs
+
+    clock = iter([0.0, 11.0, 12.0, 0.0, 5.0, 6.0])
+    monkeypatch.setattr(logs.time, "perf_counter", lambda: next(clock))
+    with caplog.at_level("INFO", logger="descriptor_pipeline"):
+        first = logs.Progress("first", 10, "rows")
+        first.update(10)  # 11 s: logged, the final count
+        first.finish()    # not again
+        second = logs.Progress("second", 10, "rows")
+        second.update(10)  # 5 s: not logged (under 10 s)
+        second.finish()    # logged
+    lines = [r.getMessage().split(" (")[0] for r in caplog.records]
+    assert lines == ["first: 10/10 rows", "second: 10/10 rows"]

@@ -69,8 +69,8 @@ def scan(
     scanner = Scanner(source(schema), schema.descriptors, schema.row_group_rows, seed=settings.seed,
                       sample_rows=settings.sample_rows, chunk_rows=settings.chunk_rows, threads=threads,
                       on_batch=on_batch)
-    LOG.info("ingest: scanning %d rows in %d DuckDB quer%s on %d thread%s", schema.n_rows, len(scanner.batches),
-             "y" if len(scanner.batches) == 1 else "ies", scanner.threads, "" if scanner.threads == 1 else "s")
+    LOG.info("ingest: scanning %d rows in %d batch%s on %d DuckDB thread%s", schema.n_rows, len(scanner.batches),
+             "" if len(scanner.batches) == 1 else "es", scanner.threads, "" if scanner.threads == 1 else "s")
     result = scanner.run()
     if result.rows_seen != schema.n_rows:
         raise PipelineError(

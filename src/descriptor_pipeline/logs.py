@@ -25,6 +25,7 @@ class Progress:
         self.what, self.total, self.unit, self.every = what, max(int(total), 0), unit, every
         self.start = self.last = time.perf_counter()
         self.done = 0
+        self.logged = -1  # the count last logged
 
     def update(self, n: int) -> None:
         """Count ``n`` more units done; log when ``every`` seconds have passed."""
@@ -35,9 +36,10 @@ class Progress:
             self._log(now)
 
     def finish(self) -> float:
-        """Log the final count; return the elapsed seconds."""
+        """Log the final count (unless the last update just did); return the elapsed seconds."""
         now = time.perf_counter()
-        self._log(now)
+        if self.done != self.logged:
+            self._log(now)
         return now - self.start
 
     def _log(self, now: float) -> None:
@@ -45,6 +47,7 @@ class Progress:
         rate = self.done / elapsed
         left = (self.total - self.done) / rate if rate > 0 and self.total > self.done else 0.0
         pct = 100.0 * self.done / self.total if self.total else 100.0
+        self.logged = self.done
         LOG.info(
             "%s: %d/%d %s (%.1f%%), %.0f %s/s, %.0f s elapsed, about %.0f s left",
             self.what, self.done, self.total, self.unit, pct, rate, self.unit, elapsed, left,

@@ -236,8 +236,9 @@ class Scanner:
         rows = 0
         hashes: list[np.ndarray] = []
         values: list[list[np.ndarray]] = []  # per batch, per column
-        unit = "rows" if len(groups) == 1 else f"rows (each in {len(groups)} queries of up to {COLUMN_GROUP} columns)"
-        progress = Progress(what, self.n_rows, unit)
+        if len(groups) > 1:
+            what = f"{what} ({len(groups)} queries of up to {COLUMN_GROUP} columns a batch)"
+        progress = Progress(what, self.n_rows, "rows")
         for b, batch in enumerate(self.batches, start=1):
             together = threshold is not None and len(groups) == 1
             for g, part in zip(groups, parts):
