@@ -151,3 +151,23 @@ def test_pair_figures_do_not_depend_on_the_order_of_the_pairs():
     for order in (np.arange(len(i)), np.arange(len(i))[::-1], rng.permutation(len(i))):
         i_from_j, j_from_i = pair_figures(X, i[order], j[order])
         assert list(zip(i_from_j, j_from_i)) == [expected[k] for k in order]
+
+
+def test_end_to_end_figure_of_an_exact_copy_of_the_survivor_is_one(tmp_path):
+    """A copy of the survivor is 1 by definition, also where estimating it could not tell (a count non-zero
+    on one row: Mordred's nI / NsI on 220 molecules); another alternative gets its estimated figure."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from descriptor_pipeline.lineage import end_to_end_figures
+
+    rng = np.random.default_rng(2)
+    rare = np.zeros(220)
+    rare[17] = 1.0
+    x = rng.normal(size=220)
+    pq.write_table(pa.table({"rare": rare, "x": x, "y": x + rng.normal(scale=0.3, size=220)}), tmp_path / "sample.parquet")
+    assert predictability(rare, rare) == 0.0  # one row off the mode: nothing can be told
+    figures = end_to_end_figures(tmp_path / "sample.parquet", {"rare": ["rare_copy"], "x": ["x_copy", "y"]},
+                                 {"rare_copy": "rare", "x_copy": "x"})
+    assert figures == {("rare", "rare_copy"): 1.0, ("x", "x_copy"): 1.0, ("x", "y"): predictability(
+        pq.read_table(tmp_path / "sample.parquet")["y"].to_numpy(), x)}

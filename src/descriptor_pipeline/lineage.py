@@ -169,7 +169,9 @@ def end_to_end_figures(sample: Path, members_of: dict[str, list[str]], duplicate
                        columns_per_read: int = 256) -> dict[tuple[str, str], float]:
     """(survivor, alternative) -> how well the survivor predicts the alternative on the whole sample.
 
-    An exact duplicate is not in the sample: the column it equals stands in for its values.
+    An exact duplicate is not in the sample: the column it equals stands in for its values. An exact
+    duplicate of the survivor itself is 1 by definition, as its ingest step is (estimated, the figure of
+    a column from itself is 1 - 1/400 for 20 bins, and 0 when it is non-zero on too few rows to tell).
     """
     out: dict[tuple[str, str], float] = {}
     todo = [(s, m) for s, m in members_of.items() if m]
@@ -181,8 +183,10 @@ def end_to_end_figures(sample: Path, members_of: dict[str, list[str]], duplicate
         X = read_sample(str(sample), names, columns_per_read=columns_per_read)
         row = {n: k for k, n in enumerate(names)}
         for survivor, members in batch:
-            figures = column_figures([X[row[duplicate_of.get(a, a)]] for a in members], X[row[survivor]])
-            out.update({(survivor, a): f for a, f in zip(members, figures)})
+            estimated = [a for a in members if duplicate_of.get(a, a) != survivor]
+            figures = column_figures([X[row[duplicate_of.get(a, a)]] for a in estimated], X[row[survivor]])
+            out.update({(survivor, a): 1.0 for a in members})
+            out.update({(survivor, a): f for a, f in zip(estimated, figures)})
             progress.update(len(members))
         batch.clear()
 
