@@ -1,5 +1,6 @@
 """Real descriptor tables (tests/data/README.md): every column's statistics, the case-only name pairs and
-the exact duplicates of ingest checked against pandas, and the whole workflow run on them.
+the exact duplicates of ingest checked against pandas, and the whole workflow run on them, alone and
+concatenated.
 
 Each table is split the way users' tables come: four files of uneven size in small row groups, one of
 them with its columns in another order.
@@ -183,3 +184,28 @@ def test_stability_reruns_equal_whole_runs_under_those_seeds(tmp_path):
     stands_for = {m: s for s, e in reports[42]["descriptors"].items() for m in e["all_cluster_members"] if m != s}
     assert {f["descriptor"]: (f["final_in"], f["in_this_run"]) for f in stability["flips"]} == {
         d: (1, "final" if d in a else stands_for[d]) for d in a ^ b}
+
+
+@pytest.mark.slow
+def test_rdkit_and_mordred_concatenated(workdir):
+    """The two real tables side by side on the 220 molecules they share, as users concatenate descriptor
+    families (a prefix keeps the 55 descriptor names both compute apart): every column exactly once, each
+    descriptor both families compute ends where its twin does, and an exact copy of a survivor stands
+    for it at a figure of 1."""
+    rdkit = pq.read_table(TABLES["rdkit"]).to_pandas().set_index("mol_id")
+    mordred = pq.read_table(TABLES["mordred"]).to_pandas().set_index("mol_id")
+    shared = sorted(set(rdkit.index) & set(mordred.index))
+    both = sorted((set(rdkit.columns) & set(mordred.columns)) - {"smiles"})
+    table = pa.Table.from_pandas(
+        rdkit.loc[shared].add_prefix("rdkit:").join(mordred.loc[shared].add_prefix("mordred:")).reset_index(),
+        preserve_index=False)
+    assert table.num_rows == 220 and len(both) == 55
+    split(table, workdir / "data")
+    proc = run(workdir, "data/part-*.parquet", exclude_columns=IDS)
+    report = assert_handled(workdir, proc, table.column_names)
+    place = {m: s for s, e in report["descriptors"].items() for m in e["all_cluster_members"]}
+    place |= {name: f"dropped: {entry['reason']}" for name, entry in report["dropped"].items()}
+    assert {name: place[f"rdkit:{name}"] for name in both} == {name: place[f"mordred:{name}"] for name in both}
+    copies = [(s, a) for s, e in report["descriptors"].items() for a, steps in e["lineage"].items()
+              if len(steps) == 1 and steps[0]["pass"] == "ingest"]
+    assert copies and all(report["descriptors"][s]["predictability"][a] == 1.0 for s, a in copies)
