@@ -99,3 +99,15 @@ def test_an_unknown_name_fails_with_the_names_it_may_mean(run, capsys):
     assert err.count("\n") == 1 and "'no such column'" in err
     assert main(["explain", survivor, "--results", str(results)]) == 0
     assert capsys.readouterr().out.startswith(repr(survivor))
+
+
+def test_a_text_column_of_numbers_is_explained_as_such():
+    from descriptor_pipeline.explain import _dropped
+
+    ingest = {"settings": {}, "numbers_as_text": ["nAcid"]}
+    entry = {"reason": "non_numeric", "figure": None}
+    text = _dropped("nAcid", entry, {"dtype": "string"}, ingest)
+    assert text == ("'nAcid' was dropped at ingest: it is not numeric (type string), so it is no descriptor; its "
+                    "values are numbers stored as text: write it as a numeric column to have it treated as one. "
+                    "It is in no cluster and in no later pass.")
+    assert "stored as text" not in _dropped("smiles", entry, {"dtype": "string"}, ingest)

@@ -17,6 +17,7 @@ from descriptor_pipeline.inputs import (
     expand_inputs,
     inspect_inputs,
     is_numeric,
+    numbers_as_text,
 )
 
 
@@ -228,3 +229,47 @@ def test_check_named_columns(tmp_path):
             check_named_columns(schema, "prefer", ["x", name])
         message = one_line(err)
         assert f"config key 'prefer': {name!r}" in message and why in message
+
+
+# ---- numbers stored as text ---------------------------------------------------------------------
+
+TEXT = pa.table({
+    "smiles": ["CCO", "c1ccccc1", None, "C"],
+    "written": ["1.5", "-2", "", "nan"],                          # numbers written as text (empty = missing)
+    "large": pa.array(["3", "1e-3", None, " 4 "], type=pa.large_string()),
+    "coded": pa.array(["0", "1", "0", "1"]).dictionary_encode(),  # dictionary-encoded text
+    "errors": ["12.5", "float division by zero", "3", "4"],        # 1 in 4 is an error message: not numbers
+    "chembl": ["CHEMBL25", "CHEMBL112", "CHEMBL3", "CHEMBL4"],
+    "empty": pa.array([None, None, None, None], type=pa.string()),
+    "x": [1.0, 2.0, 3.0, 4.0],
+})
+
+
+def test_numbers_as_text_finds_text_columns_of_numbers(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(TEXT, path)
+    assert numbers_as_text(str(path), TEXT.column_names) == ["written", "large", "coded"]
+    assert numbers_as_text(str(path), ["smiles", "x"]) == []
+    rows = pa.table({"n": [str(v) for v in range(300)] + ["error"] * 300})  # only the first 200 rows are read
+    pq.write_table(rows, path)
+    assert numbers_as_text(str(path), ["n"]) == ["n"]
+
+
+def test_no_descriptor_because_numbers_are_text(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(TEXT.drop_columns(["x"]), path)
+    with pytest.raises(PipelineError) as err:
+        inspect_inputs([str(path)])
+    message = one_line(err)
+    assert "no numeric descriptor column (non-numeric: 7" in message
+    assert "3 of them hold numbers stored as text ('written', 'large', 'coded')" in message
+    assert "'exclude_columns'" in message
+
+
+def test_ingest_warns_of_numbers_stored_as_text(write_table, ingest, caplog):
+    files = write_table({"x": np.arange(40.0), "y": np.arange(40.0) ** 2, "z": [str(v) for v in range(40)],
+                         "name": [f"m{v}" for v in range(40)]}, n_files=2)
+    with caplog.at_level("WARNING", logger="descriptor_pipeline"):
+        res = ingest(files)
+    assert res.summary["numbers_as_text"] == ["z"] and res.summary["non_numeric"] == ["z", "name"]
+    assert "ingest: 2 non-numeric columns are dropped; 1 of them holds numbers stored as text ('z')" in caplog.text

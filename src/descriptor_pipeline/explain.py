@@ -29,11 +29,13 @@ def _step(step: dict, thresholds: dict, name: str) -> str:
             f"{MEASURES[step['pass']]} {step['similarity']:.3f}{against}")
 
 
-def _dropped(name: str, entry: dict, row: dict, settings: dict) -> str:
-    reason, figure = entry["reason"], entry["figure"]
+def _dropped(name: str, entry: dict, row: dict, ingest: dict) -> str:
+    reason, figure, settings = entry["reason"], entry["figure"], ingest.get("settings", {})
+    as_text = ("; its values are numbers stored as text: write it as a numeric column to have it treated as one"
+               if name in ingest.get("numbers_as_text", ()) else "")
     why = {
         "excluded": "it matches 'exclude_columns', so it was never treated as a descriptor",
-        "non_numeric": f"it is not numeric (type {row.get('dtype')}), so it is no descriptor",
+        "non_numeric": f"it is not numeric (type {row.get('dtype')}), so it is no descriptor{as_text}",
         "all_missing": "every one of its values is missing (null, NaN or +-inf)",
         "missing_ratio": (f"{figure:.1%} of its values are missing, more than 'ingest.max_missing_ratio' "
                           f"{settings.get('max_missing_ratio')}" if figure is not None else "too many values are missing"),
@@ -74,8 +76,7 @@ def explain(name: str, results: str | Path = "results") -> str:
     if name in report["dropped"]:
         stats = pq.read_table(results / "ingest" / "column_stats.parquet", columns=["column", "dtype"]).to_pylist()
         row = next((r for r in stats if r["column"] == name), {})
-        settings = io.read_json(results / "ingest" / "summary.json").get("settings", {})
-        return _dropped(name, report["dropped"][name], row, settings)
+        return _dropped(name, report["dropped"][name], row, io.read_json(results / "ingest" / "summary.json"))
     known = [*report["descriptors"], *report["dropped"],
              *(a for e in report["descriptors"].values() for a in e["alternative_descriptors"])]
     similar = sorted(k for k in known if k.casefold() == name.casefold())

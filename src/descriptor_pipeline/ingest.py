@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from descriptor_pipeline import io
 from descriptor_pipeline.errors import PipelineError
-from descriptor_pipeline.inputs import InputSchema, check_named_columns, inspect_inputs
+from descriptor_pipeline.inputs import InputSchema, check_named_columns, inspect_inputs, numbers_as_text, text_numbers_advice
 from descriptor_pipeline.logs import LOG
 from descriptor_pipeline.scan import Scanner, ScanResult, Source, equal_columns
 from descriptor_pipeline.stats import sample_statistics
@@ -134,6 +134,9 @@ def run_ingest(
         len(schema.files), schema.n_rows, len(schema.columns), len(schema.descriptors),
         len(schema.non_numeric), len(schema.excluded),
     )
+    as_text = numbers_as_text(schema.files[0], schema.non_numeric)
+    if as_text:
+        LOG.warning("ingest: %d non-numeric columns are dropped; %s", len(schema.non_numeric), text_numbers_advice(as_text))
     result = scan(schema, settings, threads)
     names = schema.descriptors
     sample = result.sample
@@ -165,6 +168,7 @@ def run_ingest(
         "kept": len(survivors),
         "removed": removed,
         "non_numeric": schema.non_numeric,
+        "numbers_as_text": as_text,
         "excluded": schema.excluded,
         "sample_rows": int(sample.shape[0]),
         "settings": dataclasses.asdict(settings),

@@ -69,6 +69,51 @@ def is_numeric(dtype: pa.DataType) -> bool:
     )
 
 
+TEXT_ROWS = 200  # values of a text column read to tell whether it holds numbers
+
+
+def _is_text(dtype: pa.DataType) -> bool:
+    if pa.types.is_dictionary(dtype):
+        dtype = dtype.value_type
+    return bool(pa.types.is_string(dtype) or pa.types.is_large_string(dtype)
+                or (hasattr(pa.types, "is_string_view") and pa.types.is_string_view(dtype)))
+
+
+def _reads_as_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def numbers_as_text(path: str, columns: Sequence[str], rows: int = TEXT_ROWS) -> list[str]:
+    """The text columns of ``columns`` whose first ``rows`` values in ``path`` are numbers written as text
+    ('12.5', '-3', 'nan'): at least one non-empty value, and at least 90 % of the non-empty ones."""
+    schema = pq.read_schema(path)
+    text = [c for c in columns if _is_text(schema.field(c).type)]
+    if not text:
+        return []
+    batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows, columns=text), None)
+    if batch is None:
+        return []
+    found = []
+    for name, column in zip(text, batch.columns):
+        values = [v.strip() for v in column.to_pylist() if v is not None and v.strip()]
+        if values and sum(map(_reads_as_number, values)) >= 0.9 * len(values):
+            found.append(name)
+    return found
+
+
+def text_numbers_advice(names: Sequence[str]) -> str:
+    """One clause on text columns that hold numbers: how many, which, and what to do."""
+    shown = ", ".join(repr(n) for n in names[:3]) + (", ..." if len(names) > 3 else "")
+    return (f"{len(names)} of them hold{'s' if len(names) == 1 else ''} numbers stored as text ({shown}): "
+            "write them as numeric columns "
+            "(pandas: pd.to_numeric(df[c], errors='coerce')) to have them treated as descriptors, or list "
+            "them in 'exclude_columns'")
+
+
 @dataclass
 class InputSchema:
     """What the input files hold: descriptor columns (in file order) and the columns left out."""
@@ -164,9 +209,10 @@ def inspect_inputs(files: Sequence[str], exclude_columns: Sequence[str] = ()) ->
     non_numeric = [c for c in columns if c not in excluded and not is_numeric(first_schema.field(c).type)]
     descriptors = [c for c in columns if c not in excluded and c not in non_numeric]
     if not descriptors:
+        as_text = numbers_as_text(files[0], non_numeric)
         raise PipelineError(
             f"{files[0]}: no numeric descriptor column (non-numeric: {len(non_numeric)}, excluded: {len(excluded)}); "
-            "check 'input' and 'exclude_columns'"
+            + (text_numbers_advice(as_text) if as_text else "check 'input' and 'exclude_columns'")
         )
     if n_rows == 0:
         raise PipelineError(f"{files[0]}: the input has 0 rows; point 'input' at files with data")
