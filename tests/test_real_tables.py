@@ -25,6 +25,7 @@ from workflow_helpers import REPO
 TABLES = {
     "mordred": REPO / "tests/data/mordred_descriptors.parquet",
     "rdkit": REPO / "tests/data/rdkit_descriptors.parquet",
+    "padel": REPO / "tests/data/padel_descriptors.parquet",
 }
 IDS = ["mol_id"]  # numeric, but not a descriptor
 
@@ -72,11 +73,14 @@ def test_statistics_equal_pandas_for_every_column(ingested):
     columns = descriptor_columns(df)
     values = present(df[columns])
     n = len(df)
-    reference = pd.DataFrame({
-        "n_missing": values.isna().sum(), "missing_ratio": values.isna().sum() / n, "mean": values.mean(),
-        "std": values.std(ddof=1), "min": values.min(), "max": values.max(),
-    })
     scale = values.abs().max().fillna(0.0)
+    # mean and std on values divided by a power of two (exact), so that PaDEL's 1.8e308 does not overflow
+    power = pd.Series(np.ldexp(1.0, np.frexp(scale.to_numpy())[1] - 1), index=scale.index)  # scale / 2 < power <= scale
+    reference = pd.DataFrame({
+        "n_missing": values.isna().sum(), "missing_ratio": values.isna().sum() / n,
+        "mean": (values / power).mean() * power, "std": (values / power).std(ddof=1) * power,
+        "min": values.min(), "max": values.max(),
+    })
     for column in columns:
         got, want = stats.loc[column], reference.loc[column]
         assert got["n_missing"] == want["n_missing"], column
@@ -100,7 +104,7 @@ def test_case_only_pairs_are_distinct_descriptors(ingested):
     for column in descriptor_columns(df):
         by_folded[column.casefold()].append(column)
     pairs = [group for group in by_folded.values() if len(group) > 1]
-    if name == "rdkit":
+    if name != "mordred":  # RDKit and PaDEL name no two descriptors alike but for case
         assert pairs == []
         return
     assert len(pairs) >= 40  # Mordred: nARing / naRing, n3ARing / n3aRing, nAHRing / naHRing, ...
@@ -187,25 +191,29 @@ def test_stability_reruns_equal_whole_runs_under_those_seeds(tmp_path):
 
 
 @pytest.mark.slow
-def test_rdkit_and_mordred_concatenated(workdir):
-    """The two real tables side by side on the 220 molecules they share, as users concatenate descriptor
-    families (a prefix keeps the 55 descriptor names both compute apart): every column exactly once, each
-    descriptor both families compute ends where its twin does, and an exact copy of a survivor stands
-    for it at a figure of 1."""
-    rdkit = pq.read_table(TABLES["rdkit"]).to_pandas().set_index("mol_id")
-    mordred = pq.read_table(TABLES["mordred"]).to_pandas().set_index("mol_id")
-    shared = sorted(set(rdkit.index) & set(mordred.index))
-    both = sorted((set(rdkit.columns) & set(mordred.columns)) - {"smiles"})
+def test_rdkit_mordred_and_padel_concatenated(workdir):
+    """The three real tables side by side on the 220 molecules they share (3,278 columns), as users
+    concatenate descriptor families, a prefix keeping apart the names two families compute: every column
+    exactly once; each descriptor RDKit and Mordred both compute (55) ends where its twin does, and so
+    does each PaDEL descriptor equal in value to Mordred's of the same name; an exact copy of a survivor
+    stands for it at a figure of 1."""
+    frames = {k: pq.read_table(path).to_pandas().set_index("mol_id") for k, path in TABLES.items()}
+    shared = sorted(set.intersection(*(set(f.index) for f in frames.values())))
     table = pa.Table.from_pandas(
-        rdkit.loc[shared].add_prefix("rdkit:").join(mordred.loc[shared].add_prefix("mordred:")).reset_index(),
+        pd.concat([f.loc[shared].add_prefix(f"{k}:") for k, f in frames.items()], axis=1).reset_index(),
         preserve_index=False)
-    assert table.num_rows == 220 and len(both) == 55
+    assert table.num_rows == 220 and table.num_columns == 1 + 3 + 1613 + 217 + 1444  # mol_id, 3 smiles, the descriptors
+    twins = [("rdkit", "mordred", n) for n in sorted(set(frames["rdkit"].columns) & set(frames["mordred"].columns) - {"smiles"})]
+    rows = frames["mordred"].loc[shared]
+    twins += [("padel", "mordred", n) for n in sorted(set(frames["padel"].columns) & set(frames["mordred"].columns) - {"smiles"})
+              if np.array_equal(frames["padel"].loc[shared, n].to_numpy(float), rows[n].to_numpy(float), equal_nan=True)]
+    assert len(twins) >= 55 + 40
     split(table, workdir / "data")
     proc = run(workdir, "data/part-*.parquet", exclude_columns=IDS)
     report = assert_handled(workdir, proc, table.column_names)
     place = {m: s for s, e in report["descriptors"].items() for m in e["all_cluster_members"]}
     place |= {name: f"dropped: {entry['reason']}" for name, entry in report["dropped"].items()}
-    assert {name: place[f"rdkit:{name}"] for name in both} == {name: place[f"mordred:{name}"] for name in both}
+    assert [place[f"{a}:{n}"] for a, _, n in twins] == [place[f"{b}:{n}"] for _, b, n in twins]
     copies = [(s, a) for s, e in report["descriptors"].items() for a, steps in e["lineage"].items()
               if len(steps) == 1 and steps[0]["pass"] == "ingest"]
     assert copies and all(report["descriptors"][s]["predictability"][a] == 1.0 for s, a in copies)
