@@ -1,6 +1,6 @@
 """Calibration of passes.P.min_predictability on planted relationships and on the real tables in tests/data.
 
-For each table (RDKit 2D, Mordred) the workflow runs twice at seed 42: with min_predictability 0 (every
+For each table (RDKit 2D, Mordred, PaDEL) the workflow runs twice at seed 42: with min_predictability 0 (every
 link a merge, the behaviour before the rule) and at the default. It prints
 - the predictability of every merge step at 0, per pass (quantiles), and the weakest stand-ins;
 - the merges the default refuses, with names, similarity and both figures;
@@ -28,10 +28,12 @@ from descriptor_pipeline.predictability import predictability
 
 HERE = Path(__file__).resolve().parent
 TABLES = {"rdkit": HERE.parent / "tests/data/rdkit_descriptors.parquet",
-          "mordred": HERE.parent / "tests/data/mordred_descriptors.parquet"}
+          "mordred": HERE.parent / "tests/data/mordred_descriptors.parquet",
+          "padel": HERE.parent / "tests/data/padel_descriptors.parquet"}
 PASSES = ("spearman", "hsic", "rdc")
 GROUPS = {"rdkit": [["MolWt", "ExactMolWt", "HeavyAtomMolWt"], ["LabuteASA", "HeavyAtomCount", "MolMR", "Chi0"]],
-          "mordred": [["MW", "nHeavyAtom", "LabuteASA"]]}
+          "mordred": [["MW", "nHeavyAtom", "LabuteASA"]],
+          "padel": [["MW", "nHeavyAtom"]]}
 SEEDS = (42, 1, 2, 3, 4)
 
 
@@ -86,10 +88,15 @@ def steps(results: Path) -> pl.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=HERE / "data" / "calibration")
+    parser.add_argument("--tables", default=",".join(TABLES), help="comma-separated, of: " + ", ".join(TABLES))
     args = parser.parse_args()
+    tables = [t for t in args.tables.split(",") if t]
+    unknown = sorted(set(tables) - set(TABLES))
+    if unknown:
+        parser.error(f"--tables: unknown {unknown}; choose from {sorted(TABLES)}")
     planted()
     summary = {}
-    for table in TABLES:
+    for table in tables:
         at_zero = run(table, args.work / f"{table}-min0", 42, 0.0)
         default = run(table, args.work / f"{table}-default", 42, None)
         minimum = json.loads((default / "rdc" / "summary.json").read_text())["min_predictability"]
@@ -120,7 +127,7 @@ def main() -> None:
               f"mean {np.mean(jaccard):.3f}; {len(flips)} descriptors flip: {', '.join(flips[:30])}")
         summary[table] = {"refused": refused.height, "merges_at_0": merged.height, "final": len(finals[0]), "final_at_0": n0,
                           "jaccard_min": min(jaccard), "jaccard_mean": float(np.mean(jaccard)), "flips": flips}
-    (args.work / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (args.work / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")  # the tables of this run
 
 
 if __name__ == "__main__":

@@ -116,7 +116,8 @@ def run_workflow(files: list[str], workdir: Path) -> dict:
     return {"wall": wall, "jobs": jobs, "ingest": ingest, "passes": passes}
 
 
-TABLES = {"rdkit": REPO / "tests/data/rdkit_descriptors.parquet", "mordred": REPO / "tests/data/mordred_descriptors.parquet"}
+TABLES = {"rdkit": REPO / "tests/data/rdkit_descriptors.parquet", "mordred": REPO / "tests/data/mordred_descriptors.parquet",
+          "padel": REPO / "tests/data/padel_descriptors.parquet"}
 STABILITY_SEEDS = [1, 2, 3, 4]
 
 
@@ -473,10 +474,13 @@ def main() -> None:
     parser.add_argument("--render-only", action="store_true", help="only write --out again from the stored results")
     parser.add_argument("--keep-peers", action="store_true",
                         help="run the workflow and the lower bounds again but keep the peers' figures of the earlier run")
-    parser.add_argument("--tables", default="rdkit,mordred",
-                        help="real tables for the stability runs (comma-separated, of rdkit, mordred; empty: none)")
+    parser.add_argument("--tables", default=",".join(TABLES),
+                        help=f"real tables for the stability runs (comma-separated, of {', '.join(TABLES)}; empty: none)")
     parser.add_argument("--out", type=Path, default=REPO / "docs/benchmark-suite.md")
     args = parser.parse_args()
+    unknown = sorted({t for t in args.tables.split(",") if t} - set(TABLES))
+    if unknown:
+        parser.error(f"--tables: unknown {unknown}; choose from {sorted(TABLES)}")
     store = args.out.with_suffix(".json")
     results = json.loads(store.read_text()) if store.exists() else {}
     command = "python benchmarks/suite.py " + " ".join(sys.argv[1:])
