@@ -119,7 +119,8 @@ def compute_edges(
         LOG.info("%s: each column's %d features compressed to its rank: %.1f on average, median %g, largest %d "
                  "(energy left out <= %.2e), held: %s", pass_name, f["n_features"], f["rank_mean"], f["rank_median"],
                  f["rank_max"], f["energy_left_out_max"], f["held"])
-    LOG.info("%s: %d pairs at or above %.4g (%d blocks of %d columns)", pass_name, len(edges.i), threshold, edges.n_blocks, edges.block_columns)
+    LOG.info("%s: %d pairs at or above %.4g (%d block%s of %d columns)", pass_name, len(edges.i), threshold,
+             edges.n_blocks, "" if edges.n_blocks == 1 else "s", edges.block_columns)
     return PassEdges(edges, int(X.shape[1]), backend, measure.histogram_values, read_seconds)
 
 
