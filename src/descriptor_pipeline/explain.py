@@ -47,6 +47,33 @@ def _dropped(name: str, entry: dict, row: dict, ingest: dict) -> str:
     return f"{name!r} was dropped at ingest: {why}. It is in no cluster and in no later pass."
 
 
+def _refused(results: Path, name: str) -> str:
+    """The sentence on ``name``'s links that were not merges (a figure under the pass's
+    min_predictability), strongest first; empty when it has none."""
+    links = []
+    for p in MEASURES:
+        path = results / p / "edges.parquet"
+        if p == "ingest" or not path.exists():
+            continue
+        minimum = io.read_json(results / p / "summary.json").get("min_predictability", 0.0)
+        for r in pq.read_table(path, filters=[("is_merge", "=", False)]).to_pylist():
+            if name == r["descriptor_a"]:
+                links.append((-r["similarity"], p, r["descriptor_b"], r["a_from_b"], r["b_from_a"], minimum))
+            elif name == r["descriptor_b"]:
+                links.append((-r["similarity"], p, r["descriptor_a"], r["b_from_a"], r["a_from_b"], minimum))
+    if not links:
+        return ""
+    links.sort()
+    named = "; ".join(f"{other!r} ({p}, {MEASURES[p]} {-s:.3f}; {other!r} predicts it at {own:.3f}, it predicts "
+                      f"{other!r} at {back:.3f}, 'min_predictability' {minimum:g})"
+                      for s, p, other, own, back, minimum in links[:SHOWN])
+    more = f"; and {len(links) - SHOWN} more" if len(links) > SHOWN else ""
+    one = len(links) == 1
+    return (f" It has {len(links)} link{'' if one else 's'} at or above a threshold that {'is' if one else 'are'} "
+            f"not {'a merge' if one else 'merges'}, as one of the two does not predict the other well enough, so "
+            f"{'both stay' if one else 'they stay apart'}: {named}{more} (edges.parquet).")
+
+
 def explain(name: str, results: str | Path = "results") -> str:
     """The paragraph for input column ``name`` of the run in ``results``."""
     results = Path(results)
@@ -57,14 +84,15 @@ def explain(name: str, results: str | Path = "results") -> str:
         n = entry["total_alternatives"]
         text = (f"{name!r} is kept: it is one of the {report['metadata']['total_descriptors']} final descriptors "
                 "(final_descriptors.txt).")
+        refused = _refused(results, name)
         if n == 0:
-            return text + " It stands for no other descriptor."
+            return text + " It stands for no other descriptor." + refused
         lowest = {a: min(s["similarity"] for s in steps) for a, steps in entry["lineage"].items()}
         strongest = sorted(lowest, key=lambda a: (-lowest[a], a))
         named = ", ".join(f"{a!r} ({' > '.join(s['pass'] for s in entry['lineage'][a])}, lowest step "
                           f"{lowest[a]:.3f})" for a in strongest[:SHOWN])
         more = f", and {n - SHOWN} more" if n > SHOWN else ""
-        return text + f" It stands for {n} other descriptor{'s' if n > 1 else ''}: {named}{more}."
+        return text + f" It stands for {n} other descriptor{'s' if n > 1 else ''}: {named}{more}." + refused
     for survivor, entry in report["descriptors"].items():
         steps = entry["lineage"].get(name)
         if steps is None:
