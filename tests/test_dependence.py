@@ -651,7 +651,7 @@ def test_hsic_screen_bound_is_the_stated_formula_and_holds_for_every_pair(xp) ->
     F = measure.features(xp, xp.asarray(X), cols)
     assert F.shape[0] == int(np.minimum(measure.ranks, 2).sum())
     B = to_numpy(measure.reduce(xp, F @ xp.permute_dims(F, (1, 0)), cols, cols, threshold=2.0))
-    W = [to_numpy(w) for w in measure._kept]
+    W = [to_numpy(measure._column(c)) for c in range(p)]
     R = reference_screen_bound(W, 2)
     H = similarities(X, HSIC(seed=43, screen=None), xp)
     off = ~np.eye(p, dtype=bool)
@@ -725,7 +725,7 @@ def test_features_past_the_budget_go_to_a_file_with_the_same_bytes(measure, monk
     o1 = order(held)
     monkeypatch.setattr(dependence, "_Spill", type("NoFile", (), {"open": staticmethod(lambda first: None)}))
     rebuilt = all_pairs(X, (again := copy.deepcopy(measure)), threshold, np, "float32", 1)
-    assert rebuilt.features["held"] == "rebuilt per block" and again._kept is None
+    assert rebuilt.features["held"] == "rebuilt per block" and again._stack is None
     o3 = order(rebuilt)
     assert np.array_equal(held.i[o1], rebuilt.i[o3]) and np.array_equal(held.j[o1], rebuilt.j[o3])
     assert np.allclose(held.similarity[o1], rebuilt.similarity[o3], rtol=0, atol=2e-6)
@@ -759,7 +759,7 @@ def test_a_full_disk_falls_back_to_features_built_per_block(monkeypatch: pytest.
     monkeypatch.setattr(dependence.tempfile, "TemporaryFile", lambda **kwargs: handle)
     measure = RDC(k=8, seed=31)
     result = all_pairs(X, measure, 0.6, np, "float32", 1)
-    assert len(writes) > 3 and handle.closed and measure._kept is None and result.features["held"] == "rebuilt per block"
+    assert len(writes) > 3 and handle.closed and measure._stack is None and result.features["held"] == "rebuilt per block"
     monkeypatch.undo()
     reference = all_pairs(X, RDC(k=8, seed=31), 0.6, np, "float32", 64)
     assert reference.features["held"] == "memory"

@@ -518,7 +518,8 @@ class PerColumnRank(Measure):
     ranks: np.ndarray
     left_out: np.ndarray
     power: np.ndarray  # (columns, width) squared row norms of the kept features, descending, zero-padded
-    _kept: list | None
+    _stack: Any  # the kept features of every column, one (sum of ranks, rows) array (or memory map); None
+    _offsets: np.ndarray  # column c's rows of _stack: _offsets[c] to _offsets[c + 1]
 
     @property
     def compressed(self) -> bool:
@@ -529,7 +530,6 @@ class PerColumnRank(Measure):
         self.left_out = np.zeros(p)
         self.power = np.zeros((p, 0))
         self.width = width
-        self._kept = None
         self._stack, self._offsets = None, np.zeros(p + 1, dtype=np.int64)
 
     @property
@@ -538,7 +538,11 @@ class PerColumnRank(Measure):
 
     @property
     def holds_features(self) -> bool:
-        return self._kept is not None
+        return self._stack is not None
+
+    def _column(self, c: int) -> Any:
+        """Column ``c``'s kept (rank, rows) features, a view of the stack."""
+        return self._stack[int(self._offsets[c]) : int(self._offsets[c + 1]), :]
 
     def _chunk(self, xp: ModuleType, rows: int) -> int:
         return FEATURE_CHUNK if xp is np else max(1, 2**25 // max(1, self.width * rows))
@@ -577,10 +581,8 @@ class PerColumnRank(Measure):
             self._stack = spill.map(np.dtype(dtype), X.shape[1])
         elif kept:
             self._stack = xp.concat(kept, axis=0)
-        self._kept = None
         if self._stack is not None:
             self._offsets = np.concatenate([[0], np.cumsum(self.ranks)])
-            self._kept = [self._stack[int(lo) : int(hi), :] for lo, hi in zip(self._offsets[:-1], self._offsets[1:])]
 
     def _compress(
         self, xp: ModuleType, X: Any, cols: slice, ranks: np.ndarray | None = None
@@ -588,7 +590,7 @@ class PerColumnRank(Measure):
         raise NotImplementedError
 
     def _compressed_features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
-        if self._kept is not None:
+        if self._stack is not None:
             return self._stack[int(self._offsets[cols.start]) : int(self._offsets[cols.stop]), :]
         chunk = self._chunk(xp, X.shape[1])
         out = []
@@ -721,7 +723,7 @@ class HSIC(PerColumnRank):
             self._fit_ranks(X, xp, pmap, dtype, keep_bytes)
             # The screen needs every column's full W at hand for its candidates; it pays when W is wider.
             self._screening = (
-                self.screen is not None and self._kept is not None and self.width > self.screen
+                self.screen is not None and self._stack is not None and self.width > self.screen
                 and self._threshold >= SCREEN_MIN_THRESHOLD
             )
             if self._screening:  # zero columns up to 2 k: the screen's head and tail spectra are k wide
@@ -772,7 +774,7 @@ class HSIC(PerColumnRank):
             return xp.reshape(phi, (phi.shape[0] * phi.shape[1], phi.shape[2]))
         if self._screening:  # the top rows of each kept W (its last ones)
             k = self.screen
-            return xp.concat([w[w.shape[0] - min(k, w.shape[0]) :, :] for w in self._kept[cols.start : cols.stop]], axis=0)
+            return xp.concat([self._column(c)[max(0, int(self.ranks[c]) - k) :, :] for c in range(cols.start, cols.stop)], axis=0)
         return self._compressed_features(xp, X, cols)
 
     def reduce(self, xp: ModuleType, G: Any, ci: slice, cj: slice, threshold: float) -> Any:
@@ -810,8 +812,7 @@ class HSIC(PerColumnRank):
 
         def exact(x: int, partners: np.ndarray) -> Any:
             """||W_x W_y^T||_F^2 of column x of the block against its candidate partners (ascending)."""
-            c = ci.start + x
-            Wx = self._stack[int(off[c]) : int(off[c + 1]), :]
+            Wx = self._column(ci.start + x)
             if 4 * int(rj[partners].sum()) >= FJ.shape[0]:  # many partners: against the whole block, no gather
                 P = xp.astype(Wx @ xp.permute_dims(FJ, (1, 0)), xp.float64)
                 sums = xp.reshape(segment_sums(xp, P * P, np.array([Wx.shape[0]]), rj), (-1,))

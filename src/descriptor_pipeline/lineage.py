@@ -184,9 +184,8 @@ def end_to_end_figures(sample: Path, members_of: dict[str, list[str]], duplicate
         row = {n: k for k, n in enumerate(names)}
         for survivor, members in batch:
             estimated = [a for a in members if duplicate_of.get(a, a) != survivor]
-            figures = column_figures([X[row[duplicate_of.get(a, a)]] for a in estimated], X[row[survivor]])
-            out.update({(survivor, a): 1.0 for a in members})
-            out.update({(survivor, a): f for a, f in zip(estimated, figures)})
+            figures = dict(zip(estimated, column_figures([X[row[duplicate_of.get(a, a)]] for a in estimated], X[row[survivor]])))
+            out.update({(survivor, a): figures.get(a, 1.0) for a in members})
             progress.update(len(members))
         batch.clear()
 
