@@ -1,7 +1,7 @@
 from snakemake.utils import min_version, validate
 
-from descriptor_pipeline.config import coerce_config, read_yaml, validate_config
 from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.settings import complete
 
 min_version("9.0")
 
@@ -11,12 +11,13 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
-# Nested --config values arrive as strings ("false", "0.85"): typed as the schema asks. Then a one-line
-# error naming the key (shared with the Python API), and Snakemake fills in defaults.
+# Nested --config values arrive as strings ("false", "0.85"): typed as the schema asks, the schema's
+# defaults filled in (config/schema.yaml is their only home), then a one-line error naming a bad key
+# (shared with the Python API).
 try:
-    schema_path = os.path.join(workflow.basedir, "config", "schema.yaml")
-    config.update(coerce_config(config, read_yaml(schema_path, "config schema")))
-    validate_config(config, schema_path)
+    config.update(
+        complete(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
+    )
 except PipelineError as exc:
     raise WorkflowError(str(exc)) from None
 validate(config, "config/schema.yaml")
@@ -27,6 +28,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/resources.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/passes.smk"

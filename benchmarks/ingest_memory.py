@@ -25,7 +25,7 @@ import json, resource, sys, time
 from descriptor_pipeline.ingest import IngestSettings, run_ingest
 files, out = json.loads(sys.argv[1]), sys.argv[2]
 t0 = time.perf_counter()
-run_ingest(files, IngestSettings(sample_rows=int(sys.argv[3])), out + "/stats.parquet", out + "/survivors.txt", out + "/sample.parquet", threads=2)
+run_ingest(files, IngestSettings.with_defaults(sample_rows=int(sys.argv[3])), out + "/stats.parquet", out + "/survivors.txt", out + "/sample.parquet", threads=2)
 print(json.dumps({"seconds": time.perf_counter() - t0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 

@@ -51,7 +51,7 @@ def scan(schema, settings, threads=1, on_batch=None):
                          on_batch=lambda b, rows: batches.append((b, rows, rss_mib(), time.perf_counter() - t0)))
 ingest.scan = scan
 
-summary = ingest.run_ingest(files, ingest.IngestSettings(), str(out / "stats.parquet"), str(out / "survivors.txt"),
+summary = ingest.run_ingest(files, ingest.IngestSettings.with_defaults(), str(out / "stats.parquet"), str(out / "survivors.txt"),
                             str(out / "sample.parquet"), threads=2)
 (out / "result.json").write_text(json.dumps({
     "seconds": time.perf_counter() - t0, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

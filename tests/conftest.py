@@ -108,7 +108,7 @@ def ingest(tmp_path: Path) -> Callable[..., IngestResult]:
         out_dir = tmp_path / out
         stats_path, survivors_path, sample_path = ingest_paths(out_dir)
         summary = run_ingest(
-            list(files), IngestSettings(**settings), str(stats_path), str(survivors_path), str(sample_path), threads=threads
+            list(files), IngestSettings.with_defaults(**settings), str(stats_path), str(survivors_path), str(sample_path), threads=threads
         )
         stats = pq.read_table(stats_path).to_pandas().set_index("column")
         survivors = survivors_path.read_text(encoding="utf-8").splitlines()

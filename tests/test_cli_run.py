@@ -14,6 +14,8 @@ from descriptor_pipeline.cli import main
 from descriptor_pipeline.config import coerce_config, parse_overrides, read_yaml, validate_config
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.run import commented_config
+from descriptor_pipeline.settings import defaults as schema_defaults
+from descriptor_pipeline.settings import read_by
 from workflow_helpers import REPO, SNAKEMAKE, output_of, snakemake_env
 
 SCHEMA = REPO / "config" / "schema.yaml"
@@ -50,7 +52,7 @@ def test_snakemake_nested_config_strings_are_typed() -> None:
     assert typed["passes"]["hsic"] == {"enabled": False, "threshold": 0.85, "n_features": 32}
     assert typed["passes"]["rdc"] == {"s": 0.1} and typed["ingest"] == {"min_robust_variance": 1e-12}
     assert typed["exclude_columns"] == ["id", "3"]  # a list of names stays strings
-    defaults = read_yaml(REPO / "config" / "config.yaml", "config")
+    defaults = schema_defaults(schema)
     from descriptor_pipeline.config import deep_merge
 
     validate_config(deep_merge(defaults, typed), SCHEMA)
@@ -62,13 +64,15 @@ def test_snakemake_nested_config_strings_are_typed() -> None:
 
 
 def test_commented_config_reads_back_as_the_defaults() -> None:
-    defaults = read_yaml(REPO / "config" / "config.yaml", "config")
     schema = read_yaml(SCHEMA, "schema")
+    defaults = schema_defaults(schema)
+    table = read_by(schema)
     text = commented_config(defaults, schema)
     assert yaml.safe_load(text) == defaults
     lines = text.splitlines()
-    # Every key, at every level, comes right after the comment holding the start of its description.
-    def check(mapping: dict, props: dict, indent: int, start: int) -> None:
+    # Every key, at every level, comes right after the comment holding its description and (for a
+    # setting) the stages that read it.
+    def check(mapping: dict, props: dict, indent: int, start: int, prefix: str) -> None:
         for key, value in mapping.items():
             at = next(i for i in range(start, len(lines)) if lines[i].startswith(" " * indent + f"{key}:"))
             comment = []
@@ -76,11 +80,14 @@ def test_commented_config_reads_back_as_the_defaults() -> None:
             while j >= 0 and lines[j].lstrip().startswith("#"):
                 comment.insert(0, lines[j].strip().lstrip("# "))
                 j -= 1
-            assert " ".join(comment) == " ".join(props[key]["description"].split()), key
+            expected = " ".join(props[key]["description"].split())
+            if not isinstance(value, dict):
+                expected += f" (read by: {', '.join(table[prefix + key])})"
+            assert " ".join(comment) == expected, key
             if isinstance(value, dict):
-                check(value, props[key]["properties"], indent + 2, at)
+                check(value, props[key]["properties"], indent + 2, at, f"{prefix}{key}.")
 
-    check(defaults, schema["properties"], 0, 0)
+    check(defaults, schema["properties"], 0, 0, "")
 
 
 def test_init_writes_config_and_profile_and_refuses_to_overwrite(tmp_path: Path, capsys) -> None:
@@ -88,7 +95,7 @@ def test_init_writes_config_and_profile_and_refuses_to_overwrite(tmp_path: Path,
     assert main(["init", str(out)]) == 0
     written = capsys.readouterr().out.split("\n")
     assert written[:2] == [str(out / "config.yaml"), str(out / "profiles/slurm/config.yaml")]
-    assert yaml.safe_load((out / "config.yaml").read_text()) == read_yaml(REPO / "config/config.yaml", "config")
+    assert yaml.safe_load((out / "config.yaml").read_text()) == schema_defaults(read_yaml(SCHEMA, "schema"))
     assert (out / "profiles/slurm/config.yaml").read_text() == (REPO / "profiles/slurm/config.yaml").read_text()
     (out / "config.yaml").write_text("seed: 1\n")
     assert main(["init", str(out)]) == 1

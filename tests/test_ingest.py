@@ -364,14 +364,14 @@ def test_not_a_parquet_file(tmp_path, write_table):
     files = write_table(good_table(), n_files=2)
     bad = tmp_path / "in" / "notes.parquet"
     bad.write_text("a,b\n1,2\n")
-    assert_fails_cleanly(tmp_path, [*files, str(bad)], IngestSettings(), str(bad), "Parquet")
+    assert_fails_cleanly(tmp_path, [*files, str(bad)], IngestSettings.with_defaults(), str(bad), "Parquet")
 
 
 def test_truncated_parquet_file(tmp_path, write_table):
     files = write_table(good_table(200), n_files=2)
     data = Path(files[1]).read_bytes()
     Path(files[1]).write_bytes(data[: len(data) // 2])
-    assert_fails_cleanly(tmp_path, files, IngestSettings(), files[1])
+    assert_fails_cleanly(tmp_path, files, IngestSettings.with_defaults(), files[1])
 
 
 def test_damaged_data_pages(tmp_path, write_table):
@@ -382,7 +382,7 @@ def test_damaged_data_pages(tmp_path, write_table):
     for i in range(8, 200):
         data[i] ^= 0x5A
     Path(files[1]).write_bytes(bytes(data))
-    assert_fails_cleanly(tmp_path, files, IngestSettings(chunk_rows=7), files[1])
+    assert_fails_cleanly(tmp_path, files, IngestSettings.with_defaults(chunk_rows=7), files[1])
 
 
 @pytest.mark.parametrize(
@@ -402,26 +402,26 @@ def test_schemas_disagree(tmp_path, second, culprits):
     pq.write_table(table, d / "part-000.parquet")
     pq.write_table(second(table), d / "part-001.parquet")
     files = [str(d / "part-000.parquet"), str(d / "part-001.parquet")]
-    assert_fails_cleanly(tmp_path, files, IngestSettings(), files[1], *culprits)
+    assert_fails_cleanly(tmp_path, files, IngestSettings.with_defaults(), files[1], *culprits)
 
 
 def test_duplicate_column_name(tmp_path):
     path = tmp_path / "dup.parquet"
     pq.write_table(pa.Table.from_arrays([pa.array([1.0, 2.0]), pa.array([3.0, 4.0])], names=["a", "a"]), path)
-    assert_fails_cleanly(tmp_path, [str(path)], IngestSettings(), str(path), "'a'")
+    assert_fails_cleanly(tmp_path, [str(path)], IngestSettings.with_defaults(), str(path), "'a'")
 
 
 @pytest.mark.parametrize("exclude", [(), ("a", "b")])
 def test_no_numeric_column(tmp_path, write_table, exclude):
     table = good_table() if exclude else good_table().select(["s"])
     files = write_table(table)
-    err = assert_fails_cleanly(tmp_path, files, IngestSettings(exclude_columns=exclude), files[0], "numeric")
+    err = assert_fails_cleanly(tmp_path, files, IngestSettings.with_defaults(exclude_columns=exclude), files[0], "numeric")
     assert "exclude_columns" in str(err)
 
 
 def test_zero_rows(tmp_path, write_table):
     files = write_table(good_table(0))
-    assert_fails_cleanly(tmp_path, files, IngestSettings(), files[0], "0 rows")
+    assert_fails_cleanly(tmp_path, files, IngestSettings.with_defaults(), files[0], "0 rows")
 
 
 def test_zero_row_file_among_others_is_fine(write_table, ingest):
@@ -435,10 +435,10 @@ def test_zero_row_file_among_others_is_fine(write_table, ingest):
 @pytest.mark.parametrize(
     ("settings", "culprits"),
     [
-        (IngestSettings(keep=("a", "nope")), ["'keep'", "'nope'", "no input column"]),
-        (IngestSettings(prefer=("s",)), ["'prefer'", "'s'", "not numeric"]),
-        (IngestSettings(keep=("a",), exclude_columns=("a",)), ["'keep'", "'a'", "excluded"]),
-        (IngestSettings(exclude_columns=("a", "b[")), ["'exclude_columns'", "'b['", "regular expression"]),
+        (IngestSettings.with_defaults(keep=("a", "nope")), ["'keep'", "'nope'", "no input column"]),
+        (IngestSettings.with_defaults(prefer=("s",)), ["'prefer'", "'s'", "not numeric"]),
+        (IngestSettings.with_defaults(keep=("a",), exclude_columns=("a",)), ["'keep'", "'a'", "excluded"]),
+        (IngestSettings.with_defaults(exclude_columns=("a", "b[")), ["'exclude_columns'", "'b['", "regular expression"]),
     ],
     ids=["keep-unknown", "prefer-non-numeric", "keep-excluded", "bad-regex"],
 )

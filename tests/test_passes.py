@@ -33,9 +33,10 @@ CONFIG = {
     "keep": [],
     "prefer": [],
     "passes": {
-        "spearman": {"enabled": True, "threshold": 0.95, "max_rows": 0},
-        "hsic": {"enabled": True, "threshold": 0.8, "n_features": 64, "max_rows": 5000},
-        "rdc": {"enabled": True, "threshold": 0.9, "k": 20, "s": 1.0 / 6.0, "max_rows": 5000},
+        # min_predictability 0: every link is a merge (the predictability check has tests of its own)
+        "spearman": {"enabled": True, "threshold": 0.95, "max_rows": 0, "min_predictability": 0.0},
+        "hsic": {"enabled": True, "threshold": 0.8, "n_features": 64, "max_rows": 5000, "min_predictability": 0.0},
+        "rdc": {"enabled": True, "threshold": 0.9, "k": 20, "s": 1.0 / 6.0, "max_rows": 5000, "min_predictability": 0.0},
     },
 }
 

@@ -88,9 +88,10 @@ def chain_config(thresholds: tuple[float, float, float], keep: list[str]) -> dic
         "dtype": "float64", "block_memory_mb": 1,
         "ingest": {"max_missing_ratio": 0.5, "min_robust_variance": 1e-10, "chunk_rows": 0},
         "passes": {
-            "spearman": {"threshold": thresholds[0], "max_rows": 0},
-            "hsic": {"threshold": thresholds[1], "n_features": 16, "max_rows": 0},
-            "rdc": {"threshold": thresholds[2], "k": 10, "s": 1 / 6, "max_rows": 0},
+            # min_predictability 0: every link is a merge, so the invariants below are the graph's
+            "spearman": {"threshold": thresholds[0], "max_rows": 0, "min_predictability": 0.0},
+            "hsic": {"threshold": thresholds[1], "n_features": 16, "max_rows": 0, "min_predictability": 0.0},
+            "rdc": {"threshold": thresholds[2], "k": 10, "s": 1 / 6, "max_rows": 0, "min_predictability": 0.0},
         },
     }
 

@@ -57,7 +57,7 @@ def ingested(request, tmp_path_factory) -> tuple[str, pd.DataFrame, pd.DataFrame
     d = tmp_path_factory.mktemp(name)
     files = split(table, d / "in")
     out = d / "out"
-    run_ingest(files, IngestSettings(exclude_columns=tuple(IDS)), str(out / "column_stats.parquet"),
+    run_ingest(files, IngestSettings.with_defaults(exclude_columns=tuple(IDS)), str(out / "column_stats.parquet"),
                str(out / "survivors.txt"), str(out / "sample.parquet"))
     stats = pq.read_table(out / "column_stats.parquet").to_pandas().set_index("column")
     return name, table.to_pandas(), stats

@@ -25,34 +25,13 @@ from typing import Any
 
 import yaml
 
-from descriptor_pipeline.config import coerce_config, deep_merge, read_settings, read_yaml, validate_config
+from descriptor_pipeline.config import deep_merge, read_settings, read_yaml
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import expand_inputs
 from descriptor_pipeline.io import read_json, read_lines, write_text
+from descriptor_pipeline.layout import find_workflow_dir, schema_path
+from descriptor_pipeline.settings import complete
 from descriptor_pipeline.logs import LOG
-
-# Where the workflow is: in the wheel, the data package descriptor_pipeline/_workflow/ (pyproject.toml
-# maps the repository root onto it); in an editable install, the checkout two levels above this file.
-_PACKAGED = Path(__file__).resolve().parent / "_workflow"
-_CHECKOUT = Path(__file__).resolve().parents[2]
-
-
-def find_workflow_dir(workflow_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The directory holding the Snakefile: ``workflow_dir``, else ``$DESCRIPTOR_PIPELINE_WORKFLOW``, else
-    the copy installed with the package, else the checkout of an editable install (``pip install -e .``)."""
-    chosen = workflow_dir or os.environ.get("DESCRIPTOR_PIPELINE_WORKFLOW")
-    if chosen:
-        if not (Path(chosen) / "Snakefile").is_file():
-            raise PipelineError(f"workflow_dir {chosen}: no Snakefile there; point it at a descriptor-pipeline checkout")
-        return Path(chosen).resolve()
-    for candidate in (_PACKAGED, _CHECKOUT):
-        if (candidate / "Snakefile").is_file():
-            return candidate
-    raise PipelineError(
-        f"the workflow (Snakefile, config/, workflow/) is missing from the installed package ({_PACKAGED}); "
-        "reinstall descriptor-pipeline, or pass workflow_dir= (or set DESCRIPTOR_PIPELINE_WORKFLOW)"
-    )
-
 
 class PipelineConfig:
     """One run: the keys of config/config.yaml (``seed=...``, ``passes={...}``, ...) plus where and how to run.
@@ -91,11 +70,10 @@ class PipelineConfig:
         return cls(**{**read_settings(path), **kwargs})
 
     def resolved(self, workflow_dir: Path) -> dict[str, Any]:
-        """The full configuration: the workflow's defaults, these settings merged in, input paths absolute."""
-        defaults = read_yaml(workflow_dir / "config" / "config.yaml", "config file")
-        schema_path = workflow_dir / "config" / "schema.yaml"
-        config = coerce_config(deep_merge(defaults, self.settings), read_yaml(schema_path, "config schema"))
-        validate_config(config, schema_path)
+        """The full configuration: the workflow's config file, these settings merged in, the schema's defaults
+        for the rest (as the Snakefile does), input paths absolute."""
+        base = read_yaml(workflow_dir / "config" / "config.yaml", "config file") or {}
+        config = complete(deep_merge(base, self.settings), schema_path(workflow_dir))
         patterns = [config["input"]] if isinstance(config["input"], str) else list(config["input"])
         config["input"] = [p if os.path.isabs(p) else os.path.abspath(p) for p in patterns]
         return config

@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -20,35 +19,8 @@ from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import InputSchema, check_named_columns, inspect_inputs, numbers_as_text, text_numbers_advice
 from descriptor_pipeline.logs import LOG
 from descriptor_pipeline.scan import Scanner, ScanResult, Source, equal_columns
+from descriptor_pipeline.settings import IngestSettings
 from descriptor_pipeline.stats import sample_statistics
-
-
-@dataclass(frozen=True)
-class IngestSettings:
-    """The ``ingest`` config section plus the top-level keys ingest uses."""
-
-    max_missing_ratio: float = 0.5
-    min_robust_variance: float = 1e-10
-    chunk_rows: int = 0
-    seed: int = 42
-    sample_rows: int = 20000
-    keep: tuple[str, ...] = ()
-    prefer: tuple[str, ...] = ()
-    exclude_columns: tuple[str, ...] = ()
-
-    @classmethod
-    def from_config(cls, config: dict) -> IngestSettings:
-        section = config.get("ingest", {})
-        return cls(
-            max_missing_ratio=float(section.get("max_missing_ratio", cls.max_missing_ratio)),
-            min_robust_variance=float(section.get("min_robust_variance", cls.min_robust_variance)),
-            chunk_rows=int(section.get("chunk_rows", cls.chunk_rows)),
-            seed=int(config.get("seed", cls.seed)),
-            sample_rows=int(config.get("sample_rows", cls.sample_rows)),
-            keep=tuple(config.get("keep", ())),
-            prefer=tuple(config.get("prefer", ())),
-            exclude_columns=tuple(config.get("exclude_columns", ())),
-        )
 
 
 def source(schema: InputSchema) -> Source:

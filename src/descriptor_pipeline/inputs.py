@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import re
 import unicodedata
@@ -41,6 +42,39 @@ def expand_inputs(patterns: str | Sequence[str]) -> list[str]:
             )
         files.update(os.path.normpath(p) for p in matched)
     return sorted(files)
+
+
+def file_fingerprint(path: str) -> str:
+    """What identifies a Parquet file's content without reading its data: its size and its footer bytes
+    (schema, row count, every row group's offsets, sizes and statistics), as a SHA-256 hex digest."""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size < 12:
+                raise PipelineError(f"{path}: {size} bytes, too short for a Parquet file; replace the file")
+            handle.seek(size - 8)
+            tail = handle.read(8)
+            footer_length = int.from_bytes(tail[:4], "little")
+            if tail[4:] != b"PAR1" or footer_length > size - 12:
+                raise PipelineError(f"{path}: not a Parquet file (no footer); replace the file or leave it out of 'input'")
+            handle.seek(size - 8 - footer_length)
+            footer = handle.read(footer_length)
+    except OSError as exc:
+        raise PipelineError(f"{path}: cannot be read ({exc.strerror})") from None
+    digest = hashlib.sha256(size.to_bytes(8, "little"))
+    digest.update(footer)
+    return digest.hexdigest()
+
+
+def input_fingerprint(files: Sequence[str]) -> str:
+    """One digest of the input files' names, sizes and footers: it changes whenever a file is added,
+    removed, renamed or rewritten with other content, even when its modification time was kept (``cp -p``,
+    ``rsync -t``, ``tar x``), and stays the same after a mere ``touch``."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(os.path.abspath(path).encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(file_fingerprint(path).encode("ascii"))
+    return digest.hexdigest()
 
 
 def compile_patterns(patterns: Sequence[str]) -> list[re.Pattern[str]]:

@@ -16,9 +16,10 @@ import json
 import resource
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -31,21 +32,20 @@ from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.graph import cluster_descriptors
 from descriptor_pipeline.logs import LOG, Progress
 from descriptor_pipeline.predictability import pair_figures
+from descriptor_pipeline.settings import PASSES, PassSettings
 
-PASSES = ("spearman", "hsic", "rdc")
+__all__ = ["PASSES", "PassSettings", "make_measure", "read_sample", "run_pass", "run_shard"]
 
 
-def make_measure(pass_name: str, config: dict) -> Measure:
+def make_measure(pass_name: str, config: Mapping[str, Any] | PassSettings) -> Measure:
     """The measure of a pass, with its settings and a seed derived from the config seed and the pass name."""
-    settings = config["passes"][pass_name]
-    seed = derive_seed(config["seed"], pass_name, "features")
-    if pass_name == "spearman":
+    s = config if isinstance(config, PassSettings) else PassSettings.from_config(pass_name, config)
+    seed = derive_seed(s.seed, s.name, "features")
+    if s.name == "spearman":
         return Spearman()
-    if pass_name == "hsic":
-        return HSIC(n_features=settings["n_features"], seed=seed)
-    if pass_name == "rdc":
-        return RDC(k=settings["k"], s=settings["s"], seed=seed)
-    raise PipelineError(f"config key 'passes': unknown pass {pass_name!r}; use one of {', '.join(PASSES)}")
+    if s.name == "hsic":
+        return HSIC(n_features=s.measure["n_features"], seed=seed)
+    return RDC(k=s.measure["k"], s=s.measure["s"], seed=seed)
 
 
 def read_sample(path: str, names: Sequence[str], max_rows: int = 0, columns_per_read: int = 256) -> np.ndarray:
@@ -90,17 +90,16 @@ class PassEdges:
 
 
 def compute_edges(
-    pass_name: str, config: dict, sample_path: str, names: Sequence[str], threads: int = 1, shard: tuple[int, int] = (0, 1)
+    settings: PassSettings, sample_path: str, names: Sequence[str], threads: int = 1, shard: tuple[int, int] = (0, 1)
 ) -> PassEdges:
     """The pass's edges among ``names`` (name order), or one shard of them."""
     t0 = time.perf_counter()
-    settings = config["passes"][pass_name]
-    threshold = float(settings["threshold"])
-    backend = resolve_backend(config.get("backend", "auto"))
-    X = read_sample(sample_path, names, int(settings.get("max_rows", 0)))
+    pass_name, threshold = settings.name, settings.threshold
+    backend = resolve_backend(settings.backend)
+    X = read_sample(sample_path, names, settings.max_rows)
     read_seconds = time.perf_counter() - t0
     LOG.info("%s: %d descriptors x %d rows, threshold %.4g, backend %s, dtype %s%s",
-             pass_name, len(names), X.shape[1], threshold, backend, config.get("dtype", "float32"),
+             pass_name, len(names), X.shape[1], threshold, backend, settings.dtype,
              f", shard {shard[0] + 1} of {shard[1]}" if shard[1] > 1 else "")
     progress = Progress(f"{pass_name} blocks", 1, "blocks")
 
@@ -108,10 +107,9 @@ def compute_edges(
         progress.total = total
         progress.update(1)
 
-    measure = make_measure(pass_name, config)
+    measure = make_measure(pass_name, settings)
     edges = all_pairs(
-        X, measure, threshold, get_namespace(backend), config.get("dtype", "float32"),
-        int(config.get("block_memory_mb", 256)), on_block, threads, shard,
+        X, measure, threshold, get_namespace(backend), settings.dtype, settings.block_memory_mb, on_block, threads, shard,
     )
     progress.finish()
     if edges.features:
@@ -125,11 +123,13 @@ def compute_edges(
 
 
 def run_shard(
-    pass_name: str, config: dict, sample_path: str, survivors_in: str, shard: int, shards: int, out: str, threads: int = 1
+    pass_name: str, config: Mapping[str, Any], sample_path: str, survivors_in: str, shard: int, shards: int, out: str,
+    threads: int = 1,
 ) -> None:
-    """One shard of a pass's block pairs: its edges (i, j, similarity) and histogram, for run_pass to gather."""
+    """One shard of a pass's block pairs: its edges (i, j, similarity) and histogram, for run_pass to gather.
+    ``config``: the config, or the part the pass reads (``settings.stage_config``)."""
     names = sorted(io.read_lines(survivors_in))
-    result = compute_edges(pass_name, config, sample_path, names, threads, (shard, shards))
+    result = compute_edges(PassSettings.from_config(pass_name, config), sample_path, names, threads, (shard, shards))
     edges = result.edges
     meta = {"hist_counts": edges.hist_counts, "n_blocks": edges.n_blocks, "block_columns": edges.block_columns,
             "seconds": edges.seconds, "rows": result.rows, "backend": result.backend,
@@ -190,7 +190,7 @@ def _step_figures(names: Sequence[str], i: np.ndarray, j: np.ndarray, a_from_b: 
 
 def run_pass(
     pass_name: str,
-    config: dict,
+    config: Mapping[str, Any],
     sample_path: str,
     survivors_in: str,
     column_stats: str,
@@ -203,23 +203,26 @@ def run_pass(
 ) -> dict:
     """Run one dependence pass end to end and write its four outputs; return the summary.
 
+    ``config``: the config, or the part of it the pass reads (``settings.stage_config(config, pass_name)``).
+
     ``threads`` workers share the block products; the outputs do not depend on their number. With
     ``edge_shards`` (files of run_shard) the edges are gathered from them instead of computed here, so
     this job needs no GPU even when the shards ran on one.
     """
     t0 = time.perf_counter()
-    threshold = float(config["passes"][pass_name]["threshold"])
+    settings = PassSettings.from_config(pass_name, config)
+    threshold = settings.threshold
     names_in = io.read_lines(survivors_in)
     names = sorted(names_in)  # compute in name order: column order cannot matter
-    found = gather_shards(edge_shards, len(names)) if edge_shards else compute_edges(pass_name, config, sample_path, names, threads)
+    found = gather_shards(edge_shards, len(names)) if edge_shards else compute_edges(settings, sample_path, names, threads)
     edges = found.edges
     order = np.lexsort((edges.j, edges.i))  # (i, j) order: the same however the blocks were computed
     # |rho|, normalized HSIC and RDC are at most 1; float32 products can round a value of 1 up by a few
     # 1e-6 (RDC on Mordred's E-state pairs: 1.0000063). Clipped after thresholding, so no link changes.
     edges.i, edges.j, edges.similarity = edges.i[order], edges.j[order], np.minimum(edges.similarity[order], 1.0)
     t_pairs = time.perf_counter()
-    min_predictability = float(config["passes"][pass_name].get("min_predictability", 0.0))
-    a_from_b, b_from_a = edge_predictability(sample_path, names, edges.i, edges.j, int(config["passes"][pass_name].get("max_rows", 0)))
+    min_predictability = settings.min_predictability
+    a_from_b, b_from_a = edge_predictability(sample_path, names, edges.i, edges.j, settings.max_rows)
     merge = np.minimum(a_from_b, b_from_a) >= min_predictability
     if len(merge):
         LOG.info("%s: %d of %d links are merges (each predicts the other >= %.3g); %d refused",
@@ -230,8 +233,8 @@ def run_pass(
     missing = {c: (m if m is not None else 0.0) for c, m in zip(stats["column"], stats["missing_ratio"])}
     rvar = {c: (v if v is not None else 0.0) for c, v in zip(stats["column"], stats["robust_variance"])}
     clustering = cluster_descriptors(
-        names, edges.i[merge], edges.j[merge], edges.similarity[merge], threshold, derive_seed(config["seed"], pass_name, "leiden"),
-        keep=config.get("keep", ()), prefer=config.get("prefer", ()), missing_ratio=missing, robust_variance=rvar,
+        names, edges.i[merge], edges.j[merge], edges.similarity[merge], threshold, derive_seed(settings.seed, pass_name, "leiden"),
+        keep=settings.keep, prefer=settings.prefer, missing_ratio=missing, robust_variance=rvar,
     )
     t_cluster = time.perf_counter()
 
@@ -279,11 +282,11 @@ def run_pass(
             "values": found.histogram_values,
         },
         "backend": found.backend,
-        "dtype": config.get("dtype", "float32"),
+        "dtype": settings.dtype,
         "block_columns": edges.block_columns,
         "blocks": edges.n_blocks,
         "features": edges.features,
-        "settings": dict(config["passes"][pass_name]),
+        "settings": dict(settings.section),
         "seconds": {
             "read": round(found.read_seconds, 3),
             "pairs": round(edges.seconds, 3),  # with shards: summed over their jobs

@@ -366,9 +366,15 @@ def _versions() -> list[tuple[str, str]]:
     ]
 
 
-def settings_html(config: Mapping[str, Any], ingest_summary: Mapping[str, Any],
-                  pass_summaries: Mapping[str, Mapping[str, Any]]) -> str:
-    """A self-contained HTML page: the run's data, each pass's backend and rows, the config, the versions."""
+def recorded_settings(ingest_summary: Mapping[str, Any], pass_summaries: Mapping[str, Mapping[str, Any]]) -> dict:
+    """The settings each stage recorded in its summary (what made these results), nested by stage."""
+    return {"ingest": dict(ingest_summary["settings"]),
+            "passes": {name: dict(s["settings"]) for name, s in pass_summaries.items()}}
+
+
+def settings_html(ingest_summary: Mapping[str, Any], pass_summaries: Mapping[str, Mapping[str, Any]]) -> str:
+    """A self-contained HTML page: the run's data, each pass's backend and rows, the settings each stage
+    recorded, the versions."""
     def table(title: str, rows: Sequence[tuple[str, str]]) -> str:
         body = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
         return f"<h2>{html.escape(title)}</h2><table>{body}</table>"
@@ -388,7 +394,8 @@ def settings_html(config: Mapping[str, Any], ingest_summary: Mapping[str, Any],
     return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Run settings and versions</title>"
             f"<style>{style}</style></head><body>"
             + table("Data", data) + table("Passes", passes)
-            + table("Configuration", _flatten("", config)) + table("Versions", _versions())
+            + table("Settings each stage ran with", _flatten("", recorded_settings(ingest_summary, pass_summaries)))
+            + table("Versions", _versions())
             + "</body></html>\n")
 
 
@@ -431,7 +438,7 @@ def benchmarks_figure(bench: pl.DataFrame) -> Figure:
 
 def write_figures(*, ingest_summary: str | Path, pass_summaries: Mapping[str, str | Path],
                   clusters: Mapping[str, str | Path], edges: Mapping[str, str | Path],
-                  report: str | Path, config: Mapping[str, Any], out_dir: str | Path,
+                  report: str | Path, out_dir: str | Path,
                   stability: str | Path | None = None) -> list[Path]:
     """Draw every figure of the report (all but the benchmarks) into ``out_dir``; return the paths.
     ``stability``: results/stability.json, when the run has one (stability.svg)."""
@@ -458,7 +465,7 @@ def write_figures(*, ingest_summary: str | Path, pass_summaries: Mapping[str, st
         drawn = largest_clusters(pl.read_parquet(clusters[name]), pl.read_parquet(edges[name]))
         put(f"{name}/largest_clusters.svg",
             largest_clusters_figure(name, drawn, float(summary["settings"]["threshold"])))
-    io.write_text(out / "settings.html", settings_html(config, ingest, summaries))
+    io.write_text(out / "settings.html", settings_html(ingest, summaries))
     written.append(out / "settings.html")
     return written
 

@@ -18,11 +18,13 @@ from typing import Any
 import yaml
 
 from descriptor_pipeline.api import DescriptorPipeline, PipelineConfig, find_workflow_dir
-from descriptor_pipeline.config import deep_merge, parse_overrides, read_settings, read_yaml
+from descriptor_pipeline.config import deep_merge, parse_overrides, read_settings
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import folder_globs
 from descriptor_pipeline.io import write_text
+from descriptor_pipeline.layout import schema_path
 from descriptor_pipeline.logs import LOG
+from descriptor_pipeline.settings import defaults, load_schema, read_by
 
 _CONFIG_HEADER = """\
 # descriptor-pipeline configuration, written by `descriptor-pipeline init`. Edit it, then run
@@ -109,11 +111,9 @@ def init_directory(directory: str | os.PathLike[str], *, force: bool = False) ->
     either unless ``force``. Returns the paths written."""
     source = find_workflow_dir()
     out = Path(directory)
+    schema = load_schema(schema_path(source))
     files = {
-        out / "config.yaml": _CONFIG_HEADER + "\n" + commented_config(
-            read_yaml(source / "config" / "config.yaml", "config file"),
-            read_yaml(source / "config" / "schema.yaml", "config schema"),
-        ),
+        out / "config.yaml": _CONFIG_HEADER + "\n" + commented_config(defaults(schema), schema),
         out / "profiles" / "slurm" / "config.yaml": (source / "profiles" / "slurm" / "config.yaml").read_text(
             encoding="utf-8"
         ),
@@ -127,21 +127,26 @@ def init_directory(directory: str | os.PathLike[str], *, force: bool = False) ->
     return list(files)
 
 
-def commented_config(defaults: Mapping[str, Any], schema: Mapping[str, Any], indent: int = 0) -> str:
-    """``defaults`` as YAML, every key preceded by its schema description (wrapped as a comment), in
-    the order of config/config.yaml; reading it back gives ``defaults``."""
+def commented_config(values: Mapping[str, Any], schema: Mapping[str, Any], indent: int = 0, prefix: str = "",
+                     readers: Mapping[str, Sequence[str]] | None = None) -> str:
+    """``values`` as YAML, every key preceded by its schema description and the stages that read it
+    (wrapped as a comment), in the schema's order; reading it back gives ``values``."""
     pad = " " * indent
     properties = schema.get("properties", {})
+    readers = read_by(schema) if readers is None else readers
     out = []
-    for key, value in defaults.items():
+    for key, value in values.items():
         description = " ".join(str(properties.get(key, {}).get("description", "")).split())
+        stages = readers.get(f"{prefix}{key}", ())
+        if stages:
+            description = f"{description} (read by: {', '.join(stages)})".strip()
         if description:
             width = max(100 - indent - 2, 40)
             out += [f"{pad}# {line}" for line in textwrap.wrap(description, width)]
         name = yaml.safe_dump(key).removesuffix("\n...\n").strip()
         if isinstance(value, Mapping) and value:
             out.append(f"{pad}{name}:")
-            out.append(commented_config(value, properties.get(key, {}), indent + 2).rstrip("\n"))
+            out.append(commented_config(value, properties.get(key, {}), indent + 2, f"{prefix}{key}.", readers).rstrip("\n"))
         else:
             text = yaml.safe_dump(value, default_flow_style=True, width=10**9).removesuffix("\n...\n").strip()
             out.append(f"{pad}{name}: {text}")

@@ -1,14 +1,14 @@
 rule backtrack:
     input:
-        final="results/final_descriptors.txt",
-        stats="results/ingest/column_stats.parquet",
-        ingest_summary="results/ingest/summary.json",
-        sample="results/ingest/sample.parquet",
-        clusters=expand("results/{p}/clusters.parquet", p=ENABLED_PASSES),
-        summaries=expand("results/{p}/summary.json", p=ENABLED_PASSES),
+        final=str(RESULTS.final_list),
+        stats=str(RESULTS.ingest.column_stats),
+        ingest_summary=str(RESULTS.ingest.summary),
+        sample=str(RESULTS.ingest.sample),
+        clusters=[str(stage_files(p).clusters) for p in ENABLED_PASSES],
+        summaries=[str(stage_files(p).summary) for p in ENABLED_PASSES],
     output:
         report(
-            "results/surviving_descriptors_clusters.json",
+            str(RESULTS.cluster_report),
             caption="../report/clusters.rst",
             category="3. Results",
             labels={"result": "cluster report (JSON)"},
@@ -31,11 +31,11 @@ rule backtrack:
 
 rule alternatives:
     input:
-        report="results/surviving_descriptors_clusters.json",
-        final="results/final_descriptors.txt",
+        report=str(RESULTS.cluster_report),
+        final=str(RESULTS.final_list),
     output:
         report(
-            "results/alternatives.tsv",
+            str(RESULTS.alternatives),
             caption="../report/alternatives.rst",
             category="3. Results",
             labels={"result": "alternatives table (TSV)"},

@@ -1,11 +1,8 @@
 rule ingest:
     input:
-        INPUT_FILES,
+        ancient(INPUT_FILES),
     output:
-        stats="results/ingest/column_stats.parquet",
-        survivors="results/ingest/survivors.txt",
-        sample="results/ingest/sample.parquet",
-        summary="results/ingest/summary.json",
+        **RESULTS.ingest.ingest_outputs(),
     log:
         "logs/ingest.log",
     benchmark:
@@ -17,6 +14,7 @@ rule ingest:
         mem_mb=ingest_mem_mb(),
         runtime=runtime("ingest"),
     params:
-        config=config,
+        settings=settings_of("ingest"),
+        fingerprint=INPUT_FINGERPRINT,
     script:
         "../scripts/ingest.py"

@@ -4,12 +4,12 @@
 
 rule report_figures:
     input:
-        ingest_summary="results/ingest/summary.json",
-        summaries=expand("results/{p}/summary.json", p=ENABLED_PASSES),
-        clusters=expand("results/{p}/clusters.parquet", p=ENABLED_PASSES),
-        edges=expand("results/{p}/edges.parquet", p=ENABLED_PASSES),
-        report="results/surviving_descriptors_clusters.json",
-        stability=["results/stability.json"] if STABILITY_SEEDS else [],
+        ingest_summary=str(RESULTS.ingest.summary),
+        summaries=[str(stage_files(p).summary) for p in ENABLED_PASSES],
+        clusters=[str(stage_files(p).clusters) for p in ENABLED_PASSES],
+        edges=[str(stage_files(p).edges) for p in ENABLED_PASSES],
+        report=str(RESULTS.cluster_report),
+        stability=[str(RESULTS.stability)] if STABILITY_SEEDS else [],
     output:
         *report_figure_outputs(),
     log:
@@ -24,8 +24,7 @@ rule report_figures:
         runtime=runtime("report_figures"),
     params:
         passes=ENABLED_PASSES,
-        config=config,
-        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+        out_dir=output_folder,
     script:
         "../scripts/report_figures.py"
 
@@ -37,12 +36,12 @@ rule report_benchmarks:
         run_outputs(),
     output:
         svg=report(
-            "results/report/benchmarks.svg",
+            str(RESULTS.report / "benchmarks.svg"),
             caption="../report/benchmarks.rst",
             category="1. Overview",
             labels={"result": "time and memory per job"},
         ),
-        tsv="results/report/benchmarks.tsv",
+        tsv=str(RESULTS.report / "benchmarks.tsv"),
     log:
         "logs/report_benchmarks.log",
     localrule: True

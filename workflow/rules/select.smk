@@ -3,7 +3,7 @@ rule select:
         survivors=final_survivors(),
     output:
         final=report(
-            "results/final_descriptors.txt",
+            str(RESULTS.final_list),
             caption="../report/final_descriptors.rst",
             category="3. Results",
             labels={"result": "final descriptor list"},
@@ -25,10 +25,10 @@ rule select:
 # The input rows projected on the final descriptors (and config carry_columns), one file per input file.
 rule reduce:
     input:
-        final="results/final_descriptors.txt",
-        data=INPUT_FILES,
+        final=str(RESULTS.final_list),
+        data=ancient(INPUT_FILES),
     output:
-        directory("results/reduced"),
+        directory(str(RESULTS.reduced)),
     log:
         "logs/reduce.log",
     benchmark:
@@ -39,7 +39,8 @@ rule reduce:
         mem_mb=reduce_mem_mb(),
         runtime=runtime("reduce"),
     params:
-        carry=config["carry_columns"],
+        settings=settings_of("reduce"),
+        fingerprint=INPUT_FINGERPRINT,
     script:
         "../scripts/reduce.py"
 
@@ -48,14 +49,14 @@ rule reduce:
 # sample: how much the final set depends on the seed (Jaccard indices, descriptors whose fate flips).
 rule stability:
     input:
-        sample="results/ingest/sample.parquet",
-        stats="results/ingest/column_stats.parquet",
-        survivors="results/ingest/survivors.txt",
-        final="results/final_descriptors.txt",
-        report="results/surviving_descriptors_clusters.json",
+        sample=str(RESULTS.ingest.sample),
+        stats=str(RESULTS.ingest.column_stats),
+        survivors=str(RESULTS.ingest.survivors),
+        final=str(RESULTS.final_list),
+        report=str(RESULTS.cluster_report),
     output:
         report(
-            "results/stability.json",
+            str(RESULTS.stability),
             caption="../report/stability.rst",
             category="3. Results",
             labels={"result": "stability across seeds (JSON)"},
@@ -65,13 +66,13 @@ rule stability:
     benchmark:
         "logs/benchmarks/stability.tsv"
     conda:
-        "../envs/gpu.yaml" if pass_gpus() else "../envs/cpu.yaml"
+        pass_env()
     threads: 2
     resources:
         mem_mb=max_pass_mem_mb(),
         runtime=runtime("stability"),
         gpu=pass_gpus(),
     params:
-        config=config,
+        settings=settings_of("stability"),
     script:
         "../scripts/stability.py"

@@ -7,7 +7,7 @@ from descriptor_pipeline.stage import run_stage
 def main(smk):
     run_shard(
         smk.params.pass_name,
-        smk.params.config,
+        smk.params.settings,
         sample_path=smk.input.sample,
         survivors_in=smk.input.survivors,
         shard=int(smk.wildcards.shard),

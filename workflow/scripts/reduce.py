@@ -6,7 +6,8 @@ from descriptor_pipeline.stage import run_stage
 
 
 def main(smk):
-    reduce_files(list(smk.input.data), read_lines(smk.input.final), smk.output[0], smk.params.carry,
+    reduce_files(list(smk.input.data), read_lines(smk.input.final), smk.output[0],
+                 smk.params.settings["carry_columns"],
                  selection=smk.input.final)
 
 

@@ -14,7 +14,6 @@ def main(smk):
         edges=dict(zip(passes, smk.input.edges)),
         report=smk.input.report,
         stability=smk.input.stability[0] if smk.input.stability else None,
-        config=smk.params.config,
         out_dir=smk.params.out_dir,
     )
     LOG.info("report_figures: %d files written to %s", len(written), smk.params.out_dir)

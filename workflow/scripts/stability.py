@@ -6,7 +6,7 @@ from descriptor_pipeline.stage import run_stage
 
 def main(smk):
     run_stability(
-        smk.params.config,
+        smk.params.settings,
         sample_path=smk.input.sample,
         column_stats=smk.input.stats,
         ingest_survivors=smk.input.survivors,

@@ -1,0 +1,138 @@
+"""Where things are: the installed workflow, and the files of a run directory (the interface between stages).
+
+A run directory holds ``results/`` with one folder per stage (``ingest/``, ``spearman/``, ``hsic/``,
+``rdc/``) and the final outputs beside them; :class:`Results` names every one of those files, and the
+rules, the stages and every reader (lineage, explain, the report, the scikit-learn transformer) take
+their paths from it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from descriptor_pipeline.errors import PipelineError
+
+# Where the workflow is: in the wheel, the data package descriptor_pipeline/_workflow/ (pyproject.toml
+# maps the repository root onto it); in an editable install, the checkout two levels above this file.
+_PACKAGED = Path(__file__).resolve().parent / "_workflow"
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def find_workflow_dir(workflow_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The directory holding the Snakefile: ``workflow_dir``, else ``$DESCRIPTOR_PIPELINE_WORKFLOW``, else
+    the copy installed with the package, else the checkout of an editable install (``pip install -e .``)."""
+    chosen = workflow_dir or os.environ.get("DESCRIPTOR_PIPELINE_WORKFLOW")
+    if chosen:
+        if not (Path(chosen) / "Snakefile").is_file():
+            raise PipelineError(f"workflow_dir {chosen}: no Snakefile there; point it at a descriptor-pipeline checkout")
+        return Path(chosen).resolve()
+    for candidate in (_PACKAGED, _CHECKOUT):
+        if (candidate / "Snakefile").is_file():
+            return candidate
+    raise PipelineError(
+        f"the workflow (Snakefile, config/, workflow/) is missing from the installed package ({_PACKAGED}); "
+        "reinstall descriptor-pipeline, or pass workflow_dir= (or set DESCRIPTOR_PIPELINE_WORKFLOW)"
+    )
+
+
+def schema_path(workflow_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The workflow's config schema: every key, its default and the stages that read it."""
+    return find_workflow_dir(workflow_dir) / "config" / "schema.yaml"
+
+
+@dataclass(frozen=True)
+class StageFiles:
+    """The checkpoint files of one stage: ingest, or a dependence pass (which also has clusters and edges)."""
+
+    folder: Path
+
+    @property
+    def survivors(self) -> Path:
+        return self.folder / "survivors.txt"
+
+    @property
+    def summary(self) -> Path:
+        return self.folder / "summary.json"
+
+    @property
+    def clusters(self) -> Path:
+        return self.folder / "clusters.parquet"
+
+    @property
+    def edges(self) -> Path:
+        return self.folder / "edges.parquet"
+
+    def shard(self, k: int | str) -> Path:
+        """The edges of shard ``k`` of a pass split over several jobs."""
+        return self.folder / "shards" / f"edges-{k}.parquet"
+
+    # ingest only
+    @property
+    def column_stats(self) -> Path:
+        return self.folder / "column_stats.parquet"
+
+    @property
+    def sample(self) -> Path:
+        return self.folder / "sample.parquet"
+
+    def pass_outputs(self) -> dict[str, str]:
+        """A pass rule's named outputs."""
+        return {"clusters": str(self.clusters), "edges": str(self.edges), "survivors": str(self.survivors),
+                "summary": str(self.summary)}
+
+    def ingest_outputs(self) -> dict[str, str]:
+        """The ingest rule's named outputs."""
+        return {"stats": str(self.column_stats), "survivors": str(self.survivors), "sample": str(self.sample),
+                "summary": str(self.summary)}
+
+
+@dataclass(frozen=True)
+class Results:
+    """The files of a run's ``results/`` folder (``root``; relative in the rules, any path for readers)."""
+
+    root: Path = Path("results")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    def stage(self, name: str) -> StageFiles:
+        """``ingest`` or a pass's folder."""
+        return StageFiles(self.root / name)
+
+    @property
+    def ingest(self) -> StageFiles:
+        return self.stage("ingest")
+
+    @property
+    def final_list(self) -> Path:
+        return self.root / "final_descriptors.txt"
+
+    @property
+    def cluster_report(self) -> Path:
+        return self.root / "surviving_descriptors_clusters.json"
+
+    @property
+    def alternatives(self) -> Path:
+        return self.root / "alternatives.tsv"
+
+    @property
+    def stability(self) -> Path:
+        return self.root / "stability.json"
+
+    @property
+    def reduced(self) -> Path:
+        return self.root / "reduced"
+
+    @property
+    def demo(self) -> Path:
+        return self.root / "demo"
+
+    @property
+    def report(self) -> Path:
+        """The folder of the report's figures."""
+        return self.root / "report"
+
+    def demo_files(self, n: int = 4) -> list[str]:
+        return [str(self.demo / f"part-{i:03d}.parquet") for i in range(n)]
