@@ -13,7 +13,8 @@ from snakemake.cli import parse_config
 from descriptor_pipeline.cli import main
 from descriptor_pipeline.config import coerce_config, parse_overrides, read_yaml, validate_config
 from descriptor_pipeline.errors import PipelineError
-from descriptor_pipeline.run import commented_config
+from descriptor_pipeline.run import _settings, commented_config
+from descriptor_pipeline.settings import complete
 from descriptor_pipeline.settings import defaults as schema_defaults
 from descriptor_pipeline.settings import read_by
 from workflow_helpers import REPO, SNAKEMAKE, output_of, snakemake_env
@@ -143,7 +144,8 @@ def test_run_passes_overrides_and_snakemake_args(tmp_path: Path, monkeypatch, ca
         "--config", "passes={rdc: {enabled: false}}", "passes.hsic.n_features=32", "seed=9", "--", "--dry-run",
     ])
     assert code == 0, capsys.readouterr().err
-    used = yaml.safe_load((tmp_path / "out/run-config.yaml").read_text())
+    assert not (tmp_path / "out/run-config.yaml").exists()  # a dry run leaves no record: it made no results
+    used = complete(_settings(["my.yaml"], ["passes={rdc: {enabled: false}}", "passes.hsic.n_features=32", "seed=9"], None))
     assert used["seed"] == 9 and used["passes"]["rdc"]["enabled"] is False
     assert used["passes"]["hsic"] == {"enabled": True, "threshold": 0.7, "min_predictability": 0.5, "n_features": 32,
                                       "max_rows": 5000, "shards": 1}

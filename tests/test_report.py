@@ -19,6 +19,7 @@ import yaml
 
 from descriptor_pipeline import report as rp
 from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.settings import complete
 from report_browser import find_chromium, open_report, show_result
 from workflow_helpers import SNAKEMAKE, assert_ok, snakemake_env
 
@@ -211,7 +212,7 @@ def test_run_draws_the_figures_from_its_results(demo_run: Path) -> None:
     for figure, alternative, survivor in figures[:3]:
         assert f"{alternative} <- {survivor}" in texts and f"{figure:.2f}" in texts, (alternative, survivor)
     # each pass's histogram names its threshold; the largest-cluster drawings name real representatives
-    config = yaml.safe_load((demo_run / "config/config.yaml").read_text())
+    config = complete(yaml.safe_load((demo_run / "config/config.yaml").read_text()), demo_run / "config/schema.yaml")
     for p in PASSES:
         assert f"threshold {config['passes'][p]['threshold']:g}" in svg_texts((results / f"report/{p}/similarity.svg").read_bytes())
         reps = set(pl.read_parquet(results / p / "clusters.parquet").filter(pl.col("is_representative"))["descriptor"])

@@ -20,7 +20,8 @@ import pytest
 import yaml
 
 from descriptor_pipeline.demo import write_demo
-from descriptor_pipeline.settings import PASSES, defaults, load_schema, read_by
+from descriptor_pipeline.config import read_settings
+from descriptor_pipeline.settings import PASSES, complete, load_schema, read_by
 from workflow_helpers import REPO, assert_ok, copy_workflow, output_of, snakemake
 
 pytestmark = pytest.mark.slow
@@ -75,16 +76,11 @@ def nested(dotted: str, value: Any) -> dict[str, Any]:
     return out
 
 
-def default_of(dotted: str) -> Any:
-    value: Any = defaults(SCHEMA)
-    for part in dotted.split("."):
-        value = value[part]
-    return value
-
-
 def other_value(dotted: str) -> Any:
     """A valid value of ``dotted`` other than the finished run's."""
-    current = {**defaults(SCHEMA), **BASE}.get(dotted, None) if "." not in dotted else default_of(dotted)
+    current: Any = complete({**read_settings(REPO / "config" / "config.yaml"), **BASE}, REPO / "config" / "schema.yaml")
+    for part in dotted.split("."):
+        current = current[part]
     node: Any = SCHEMA
     for part in dotted.split("."):
         node = node["properties"][part]

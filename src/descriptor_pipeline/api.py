@@ -16,6 +16,7 @@ changed settings rerun what they affect (Snakemake's own rules).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,9 @@ from descriptor_pipeline.io import read_json, read_lines, write_text
 from descriptor_pipeline.layout import find_workflow_dir, schema_path
 from descriptor_pipeline.settings import complete
 from descriptor_pipeline.logs import LOG
+
+RUN_RECORD = "run-config.yaml"  # in the run directory: the configuration its results were made with
+
 
 class PipelineConfig:
     """One run: the keys of config/config.yaml (``seed=...``, ``passes={...}``, ...) plus where and how to run.
@@ -108,13 +112,14 @@ class DescriptorPipeline:
     def __init__(self, config: PipelineConfig | None = None) -> None:
         self.config = config or PipelineConfig()
 
-    def command(self, workflow_dir: Path, target: str = "all") -> list[str]:
+    def command(self, workflow_dir: Path, target: str | None = "all", configfile: Path | None = None) -> list[str]:
+        """The snakemake command line; ``target`` None when the Snakemake arguments name targets themselves."""
         cfg = self.config
-        cmd = [
-            sys.executable, "-m", "snakemake", target,
+        cmd = [sys.executable, "-m", "snakemake", *([target] if target else [])]
+        cmd += [
             "--snakefile", str(workflow_dir / "Snakefile"),
             "--directory", str(cfg.output_dir.resolve()),
-            "--configfile", str((cfg.output_dir / "run-config.yaml").resolve()),
+            "--configfile", str((configfile or cfg.output_dir / RUN_RECORD).resolve()),
             "--cores", str(cfg.cores),
         ]
         if cfg.resources:
@@ -144,34 +149,65 @@ class DescriptorPipeline:
         return out
 
     def _snakemake(self, target: str, *extra: str, log_name: str = "snakemake.log", echo: bool = False) -> None:
+        """Run snakemake. The configuration goes to a file of this invocation's own; it becomes the run
+        directory's record (``run-config.yaml``) only once jobs of this invocation ran, so a run refused
+        (the directory is locked), a dry run or a report leaves the record of the results as it was."""
         workflow_dir = find_workflow_dir(self.config.workflow_dir)
         config = self.config.resolved(workflow_dir)
         if config["input"]:
             expand_inputs(config["input"])  # the workflow's own check, before anything starts
         out = self.config.output_dir
         (out / "logs").mkdir(parents=True, exist_ok=True)
-        write_text(out / "run-config.yaml", yaml.safe_dump(config, sort_keys=False))
-        cmd = self.command(workflow_dir, target) + list(extra)
+        pending = out / f".{RUN_RECORD}.{os.getpid()}.tmp"
+        write_text(pending, yaml.safe_dump(config, sort_keys=False))
+        args = [*self.config.snakemake_args, *extra]
+        given = _snakemake_options(args)
+        cmd = self.command(workflow_dir, None if given.targets else target, pending) + list(extra)
         LOG.info("running %s", " ".join(cmd))
         bin_dir = str(Path(sys.executable).parent)
         env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
         lines: list[str] = []
+        started = 0
         log_path = out / "logs" / log_name
-        with open(log_path, "w", encoding="utf-8") as log, subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=workflow_dir
-        ) as proc:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                log.write(line)
-                lines.append(line.rstrip("\n"))
-                if echo:
-                    sys.stderr.write(line)
-                elif "steps (" in line and "done" in line:  # Snakemake's "3 of 8 steps (38%) done"
-                    LOG.info("%s", line.strip())
-                elif line.startswith(("rule ", "localrule ")) and not line.startswith("localrule all:"):  # a job starts
-                    LOG.info("started %s", line.split()[1].rstrip(":"))
+        try:
+            with open(log_path, "w", encoding="utf-8") as log, subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=workflow_dir
+            ) as proc:
+                assert proc.stdout is not None
+                try:
+                    for line in proc.stdout:
+                        log.write(line)
+                        lines.append(line.rstrip("\n"))
+                        if echo:
+                            sys.stderr.write(line)
+                        elif given.dryrun:
+                            continue
+                        elif "steps (" in line and "done" in line:  # Snakemake's "3 of 8 steps (38%) done"
+                            LOG.info("%s", line.strip())
+                        elif line.startswith(("rule ", "localrule ")) and not line.startswith("localrule all:"):
+                            started += 1  # a job starts
+                            LOG.info("started %s", line.split()[1].rstrip(":"))
+                except KeyboardInterrupt:
+                    proc.send_signal(signal.SIGINT)  # Snakemake stops its jobs and removes their partial outputs
+                    try:
+                        proc.wait(timeout=60)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                    raise
+        finally:
+            if started and not (given.dryrun or given.report):
+                os.replace(pending, out / RUN_RECORD)
+            else:
+                pending.unlink(missing_ok=True)
         if proc.returncode != 0:
-            raise PipelineError(_failure_message(lines, proc.returncode, log_path))
+            raise PipelineError(_failure_message(lines, proc.returncode, log_path, out))
+        if given.dryrun and not echo:
+            jobs = dry_run_jobs(lines)
+            if jobs:
+                listed = ", ".join(f"{name} x{n}" if n > 1 else name for name, n in jobs.items())
+                LOG.info("dry run: would run %d job%s: %s", sum(jobs.values()), "" if sum(jobs.values()) == 1 else "s", listed)
+            else:
+                LOG.info("dry run: nothing to do; the results are up to date")
 
     def load_results(self) -> PipelineResult:
         """Read the outputs of a finished run in ``output_dir`` (no run)."""
@@ -183,8 +219,41 @@ class DescriptorPipeline:
         )
 
 
-def _failure_message(lines: list[str], returncode: int, log: Path) -> str:
+def _snakemake_options(args: Sequence[str]) -> Any:
+    """Snakemake's own reading of ``args`` (targets, --dry-run, --report, ...); an argument Snakemake does
+    not know is a one-line error."""
+    from snakemake.cli import get_argument_parser
+
+    parser = get_argument_parser()
+    try:
+        known, unknown = parser.parse_known_args(list(args))
+    except SystemExit:
+        raise PipelineError(f"snakemake arguments {' '.join(args)!r}: not valid for snakemake (see snakemake --help)") from None
+    if unknown:
+        raise PipelineError(f"snakemake arguments: {unknown[0]!r} is not a snakemake option (see snakemake --help)")
+    return known
+
+
+def dry_run_jobs(lines: Sequence[str]) -> dict[str, int]:
+    """The jobs of a dry run (Snakemake's 'Job stats' table), rule -> count, without the ``all`` target."""
+    jobs: dict[str, int] = {}
+    if "Job stats:" not in lines:
+        return jobs
+    for line in lines[lines.index("Job stats:") + 3:]:
+        name, _, count = line.strip().rpartition(" ")
+        if not count.isdigit() or name.strip() == "total":
+            break
+        if name.strip() != "all":
+            jobs[name.strip()] = int(count)
+    return jobs
+
+
+def _failure_message(lines: list[str], returncode: int, log: Path, directory: Path | None = None) -> str:
     """The one line that says what went wrong: a stage's ``ERROR:`` line, else Snakemake's own error."""
+    if any("Directory cannot be locked" in line or "LockException" in line for line in lines):
+        where = directory if directory is not None else Path(".")
+        return (f"{where}: the run directory is locked by another run, or by one that was killed; when none is "
+                f"running there, remove the lock with: descriptor-pipeline run --directory {where} -- --unlock")
     for line in lines:
         if line.startswith("ERROR: "):
             return line[len("ERROR: "):]

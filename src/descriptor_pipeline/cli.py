@@ -17,10 +17,14 @@ from descriptor_pipeline.logs import setup_logging
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="descriptor-pipeline", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the workflow (results/, logs/ in --directory)",
                          description="Run (or resume) the workflow; anything after -- goes to snakemake as it is, "
-                                     "e.g. -- --dry-run or -- --forcerun hsic.")
+                                     "e.g. -- --dry-run, -- --forcerun hsic or a target such as "
+                                     "-- results/surviving_descriptors_clusters.json. In a directory that holds a run, "
+                                     "its recorded configuration (run-config.yaml) is reused and changed by --config "
+                                     "and --configfile.")
     run.add_argument("--input", action="append", default=None, metavar="GLOB",
                      help="Parquet input: a glob, folder or path (repeat for more); default: the config's input, "
                           "which without a config file is the embedded demo data")
@@ -37,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
                           "the profiles installed with the package (slurm; edit its SITE lines after init)")
     run.add_argument("--directory", default=".", metavar="DIR",
                      help="the run directory, where results/ and logs/ go (default: the current directory)")
+    run.add_argument("--force", action="store_true",
+                     help="run another --input than the one the directory's results were made with, replacing them")
     run.add_argument("-v", "--verbose", action="store_true", help="print Snakemake's whole output, not only progress")
     run.add_argument("snakemake_args", nargs="*", metavar="-- SNAKEMAKE_ARGS", help=argparse.SUPPRESS)
     init = sub.add_parser("init", help="write a commented config.yaml and the Slurm profile into a run directory")
@@ -55,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="folder for the reduced files (same relative paths as the inputs)")
     ap.add_argument("--carry", action="append", default=[], metavar="COLUMN",
                     help="a column to copy in front of the descriptors (ids, SMILES); repeat for more")
+    rep = sub.add_parser("report", help="write Snakemake's HTML report of a finished run")
+    rep.add_argument("directory", nargs="?", default=".", metavar="DIR", help="the run directory (default: .)")
+    rep.add_argument("--out", default=None, help="the report file, .html or .zip (default: DIR/report.html)")
     demo = sub.add_parser("demo", help="write the embedded demo data set")
     demo.add_argument("--out", default="results/demo", help="output directory (default: results/demo)")
     args = parser.parse_args(argv)
@@ -66,9 +75,13 @@ def main(argv: list[str] | None = None) -> int:
             for path in run_workflow(
                 inputs=args.input, configfiles=args.configfile, overrides=args.config, cores=args.cores,
                 resources=args.resources, profile=args.profile, directory=args.directory, verbose=args.verbose,
-                snakemake_args=args.snakemake_args,
+                snakemake_args=args.snakemake_args, force=args.force,
             ):
                 print(path)
+        elif args.command == "report":
+            from descriptor_pipeline.run import report_directory
+
+            print(report_directory(args.directory, args.out))
         elif args.command == "init":
             from descriptor_pipeline.run import init_directory
 
@@ -96,7 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"descriptor-pipeline: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("descriptor-pipeline: interrupted; finished stages are kept: run the same command again to resume",
+              file=sys.stderr)
+        return 130
     return 0
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("descriptor-pipeline")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 if __name__ == "__main__":

@@ -17,12 +17,12 @@ from typing import Any
 
 import yaml
 
-from descriptor_pipeline.api import DescriptorPipeline, PipelineConfig, find_workflow_dir
+from descriptor_pipeline.api import RUN_RECORD, DescriptorPipeline, PipelineConfig, find_workflow_dir
 from descriptor_pipeline.config import deep_merge, parse_overrides, read_settings
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import folder_globs
 from descriptor_pipeline.io import write_text
-from descriptor_pipeline.layout import schema_path
+from descriptor_pipeline.layout import Results, schema_path
 from descriptor_pipeline.logs import LOG
 from descriptor_pipeline.settings import defaults, load_schema, read_by
 
@@ -72,6 +72,32 @@ def find_profile(profile: str, directory: str | os.PathLike[str]) -> Path:
     )
 
 
+def recorded_settings(directory: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The configuration a run directory's results were made with (its ``run-config.yaml``), or None."""
+    record = Path(directory) / RUN_RECORD
+    return read_settings(record) if record.is_file() else None
+
+
+def _absolute_inputs(value: Any) -> list[str]:
+    patterns = [value] if isinstance(value, str) else list(value or [])
+    return [p if os.path.isabs(p) else os.path.abspath(p) for p in patterns]
+
+
+def with_record(directory: str | os.PathLike[str], settings: dict[str, Any], force: bool = False) -> dict[str, Any]:
+    """``settings`` on top of what ``directory`` recorded, so a rerun without ``--input`` resumes that run's
+    input and configuration; another input than the recorded one is refused unless ``force``."""
+    recorded = recorded_settings(directory)
+    if recorded is None or force:
+        return settings
+    if "input" in settings and _absolute_inputs(settings["input"]) != _absolute_inputs(recorded.get("input")):
+        was = ", ".join(_absolute_inputs(recorded.get("input"))) or "the embedded demo data"
+        raise PipelineError(
+            f"--directory {directory}: holds the results of another input ({was}); give a new --directory for "
+            "this input, or --force to replace those results"
+        )
+    return deep_merge(recorded, settings)
+
+
 def run_workflow(
     *,
     inputs: Sequence[str] | None = None,
@@ -83,9 +109,11 @@ def run_workflow(
     directory: str | os.PathLike[str] = ".",
     verbose: bool = False,
     snakemake_args: Sequence[str] = (),
+    force: bool = False,
 ) -> list[Path]:
     """Run the workflow as ``descriptor-pipeline run`` does; return the result files it left (none after
-    a dry run)."""
+    a dry run). In a directory that holds a run, its recorded configuration is the base that the config
+    files and overrides change (see :func:`with_record`)."""
     extra = list(snakemake_args)
     if profile is not None:
         extra = ["--workflow-profile", str(find_profile(profile, directory)), *extra]
@@ -94,16 +122,25 @@ def run_workflow(
         cores=cores,
         resources=_resources(resources),
         snakemake_args=extra,
-        **_settings(configfiles, overrides, inputs),
+        **with_record(directory, _settings(configfiles, overrides, inputs), force),
     )
     DescriptorPipeline(config).execute("all", echo=verbose)
-    results = Path(directory) / "results"
-    left = [results / "final_descriptors.txt", results / "surviving_descriptors_clusters.json"]
+    results = Results(Path(directory) / "results")
+    left = [results.final_list, results.cluster_report]
     left = [p for p in left if p.is_file()]
     if left:
         kept = sum(1 for line in left[0].read_text(encoding="utf-8").splitlines() if line)
         LOG.info("done: %d descriptors kept; `descriptor-pipeline explain NAME` says what happened to any column", kept)
     return left
+
+
+def report_directory(directory: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> Path:
+    """Snakemake's report of the run in ``directory``, made with the configuration it recorded (so its
+    graph shows that run's jobs); the record is not changed."""
+    recorded = recorded_settings(directory)
+    if recorded is None:
+        raise PipelineError(f"{directory}: no {RUN_RECORD} there, so no run to report; run it with descriptor-pipeline run first")
+    return DescriptorPipeline(PipelineConfig(output_dir=directory, **recorded)).report(out)
 
 
 def init_directory(directory: str | os.PathLike[str], *, force: bool = False) -> list[Path]:

@@ -1,0 +1,84 @@
+"""A run directory keeps its own input and record; the CLI passes targets through, says what a dry run
+would do, and makes the report of the run that is there. Run as a user would: the installed command,
+from another directory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from workflow_helpers import snakemake_env
+
+pytestmark = pytest.mark.slow
+
+TOOL = str(Path(sys.executable).parent / "descriptor-pipeline")
+
+
+def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([TOOL, *args], cwd=cwd, env=snakemake_env(), capture_output=True, text=True, timeout=600)
+
+
+def ok(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``descriptor-pipeline run --input data --directory my-run`` run from the user's home, finished."""
+    home = tmp_path_factory.mktemp("home")
+    ok(cli(home, "demo", "--out", "data"))
+    ok(cli(home, "run", "--input", "data", "--directory", "my-run", "--cores", "2"))
+    return home
+
+
+def test_version() -> None:
+    proc = subprocess.run([TOOL, "--version"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith("descriptor-pipeline ")
+
+
+def test_rerun_without_input_resumes_the_recorded_input_and_another_input_is_refused(finished: Path) -> None:
+    run = finished / "my-run"
+    record = (run / "run-config.yaml").read_bytes()
+    final = (run / "results/final_descriptors.txt").read_bytes()
+    # The README's resume example, as a dry run: only the pass that changed and what follows it.
+    out = ok(cli(finished, "run", "--directory", "my-run", "--config", "passes.rdc.threshold=0.85", "--", "--dry-run"))
+    line = next(x for x in out.splitlines() if "dry run: would run" in x)
+    assert line.endswith("would run 7 jobs: rdc, select, backtrack, reduce, alternatives, report_figures, report_benchmarks"), line
+    assert "started" not in out
+    assert (run / "run-config.yaml").read_bytes() == record  # a dry run keeps the record
+    # Without --input it is the recorded input, not the demo: nothing to do.
+    out = ok(cli(finished, "run", "--directory", "my-run", "--", "--dry-run"))
+    assert "dry run: nothing to do" in out
+    # Another input is refused with one line, and nothing changes.
+    ok(cli(finished, "demo", "--out", "other"))
+    proc = cli(finished, "run", "--directory", "my-run", "--input", "other")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "holds the results of another input" in proc.stderr and "--force" in proc.stderr
+    assert (run / "run-config.yaml").read_bytes() == record
+    assert (run / "results/final_descriptors.txt").read_bytes() == final
+
+
+def test_a_target_after_the_double_dash_rebuilds_only_that_file(finished: Path) -> None:
+    run = finished / "my-run"
+    report = run / "results/surviving_descriptors_clusters.json"
+    before = report.read_bytes()
+    report.unlink()
+    out = ok(cli(finished, "run", "--directory", "my-run", "--", "results/surviving_descriptors_clusters.json"))
+    assert [x.split("started ", 1)[1] for x in out.splitlines() if " started " in x] == ["backtrack"], out
+    assert report.read_bytes() == before
+
+
+def test_report_of_a_run_directory_keeps_its_record(finished: Path, tmp_path: Path) -> None:
+    run = finished / "my-run"
+    record = (run / "run-config.yaml").read_bytes()
+    out = ok(cli(tmp_path, "report", str(run), "--out", str(tmp_path / "report.html")))
+    assert str(tmp_path / "report.html") in out
+    page = (tmp_path / "report.html").read_text(encoding="utf-8", errors="replace")
+    assert "demo_data" not in page  # the DAG of this run: its input is files, not the demo rule
+    assert (run / "run-config.yaml").read_bytes() == record
+    assert yaml.safe_load(record)["input"] == [str(finished / "data" / "*.parquet")]
