@@ -10,6 +10,8 @@ modification time reruns ingest, a ``touch`` reruns nothing.
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
 import os
 import re
 from pathlib import Path
@@ -150,3 +152,26 @@ def test_every_schema_key_says_who_reads_it() -> None:
     assert sorted(leaves) == sorted(TABLE)
     assert all(TABLE[k] for k in leaves)
     assert not re.search(r"\bconfig=config\b", "".join(p.read_text() for p in (REPO / "workflow/rules").glob("*.smk")))
+
+
+def test_outputs_of_a_stage_switched_off_are_set_aside_and_not_read(workdir: Path) -> None:
+    assert_ok(snakemake(workdir, {}))
+    results = workdir / "results"
+    off = {"passes": {"rdc": {"enabled": False}}, "reduced": False}
+    proc = snakemake(workdir, off)
+    assert_ok(proc)
+    for gone in ("rdc", "reduced", "report/rdc"):
+        assert not (results / gone).exists(), gone
+        assert (results / ".stale" / gone).exists(), gone
+        assert f"results/{gone}: not an output of this configuration; moved to results/.stale/{gone}" in output_of(proc)
+    assert "Nothing to be done" in output_of(snakemake(workdir, off, "-n"))
+    report = (results / "surviving_descriptors_clusters.json").read_text()
+    assert '"passes_run": [\n      "ingest",\n      "spearman",\n      "hsic"\n    ]' in report
+    final = (results / "final_descriptors.txt").read_text().split()
+    assert final == (results / "hsic" / "survivors.txt").read_text().split()
+    # a final descriptor that the old RDC pass had a refused link for: explain no longer cites it
+    old = pq.read_table(results / ".stale/rdc/edges.parquet").to_pylist()
+    name = next(r["descriptor_a"] for r in old if not r["is_merge"] and r["descriptor_a"] in final)
+    proc = subprocess.run([str(Path(sys.executable).parent / "descriptor-pipeline"), "explain", name], cwd=workdir,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "rdc" not in proc.stdout, proc.stdout + proc.stderr

@@ -47,13 +47,13 @@ def _dropped(name: str, entry: dict, row: dict, ingest: dict) -> str:
     return f"{name!r} was dropped at ingest: {why}. It is in no cluster and in no later pass."
 
 
-def _refused(results: Path, name: str) -> str:
+def _refused(results: Path, name: str, passes_run: list[str]) -> str:
     """The sentence on ``name``'s links that were not merges (a figure under the pass's
-    min_predictability), strongest first; empty when it has none."""
+    min_predictability), strongest first, in the passes of this run; empty when it has none."""
     links = []
     for p in MEASURES:
         path = results / p / "edges.parquet"
-        if p == "ingest" or not path.exists():
+        if p not in passes_run or not path.exists():
             continue
         minimum = io.read_json(results / p / "summary.json").get("min_predictability", 0.0)
         for r in pq.read_table(path, filters=[("is_merge", "=", False)]).to_pylist():
@@ -84,7 +84,7 @@ def explain(name: str, results: str | Path = "results") -> str:
         n = entry["total_alternatives"]
         text = (f"{name!r} is kept: it is one of the {report['metadata']['total_descriptors']} final descriptors "
                 "(final_descriptors.txt).")
-        refused = _refused(results, name)
+        refused = _refused(results, name, report["metadata"]["passes_run"])
         if n == 0:
             return text + " It stands for no other descriptor." + refused
         lowest = {a: min(s["similarity"] for s in steps) for a, steps in entry["lineage"].items()}

@@ -9,6 +9,8 @@ their paths from it.
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,3 +138,36 @@ class Results:
 
     def demo_files(self, n: int = 4) -> list[str]:
         return [str(self.demo / f"part-{i:03d}.parquet") for i in range(n)]
+
+    @property
+    def stale(self) -> Path:
+        """Where outputs of stages that the configuration no longer has are moved aside."""
+        return self.root / ".stale"
+
+    def not_in(self, passes: Sequence[str], all_passes: Sequence[str], reduced: bool, stability: bool) -> list[Path]:
+        """The outputs present here of stages a configuration with these ``passes`` (of ``all_passes``),
+        ``reduced`` and ``stability`` does not have."""
+        candidates = [p for name in all_passes if name not in passes for p in (self.stage(name).folder, self.report / name)]
+        if not reduced:
+            candidates.append(self.reduced)
+        if not stability:
+            candidates += [self.stability, self.report / "stability.svg"]
+        return [p for p in candidates if p.exists()]
+
+
+def set_aside_stale(results: Results, passes: Sequence[str], all_passes: Sequence[str], reduced: bool,
+                    stability: bool) -> list[tuple[Path, Path]]:
+    """Move the outputs of stages this configuration does not have (a pass switched off, ``reduced:
+    false``, no ``stability_seeds``) to ``results/.stale/``, so no reader takes them for this run's; an
+    older copy there is replaced. Returns (from, to) for each move."""
+    moved = []
+    for path in results.not_in(passes, all_passes, reduced, stability):
+        target = results.stale / path.relative_to(results.root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+        os.replace(path, target)
+        moved.append((path, target))
+    return moved

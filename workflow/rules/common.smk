@@ -3,6 +3,8 @@ final outputs. The paths come from descriptor_pipeline.layout and the settings f
 descriptor_pipeline.settings); nothing here spells a file name or a default of its own.
 """
 
+from snakemake.logging import logger
+
 from descriptor_pipeline.backend import resolve_backend
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import (
@@ -10,7 +12,7 @@ from descriptor_pipeline.inputs import (
     expand_inputs,
     input_fingerprint,
 )
-from descriptor_pipeline.layout import Results
+from descriptor_pipeline.layout import Results, set_aside_stale
 from descriptor_pipeline.settings import (
     PASSES,
     enabled_passes,
@@ -83,6 +85,15 @@ def check_local_gpu():
             resolve_backend("cupy")
         except PipelineError as exc:
             raise WorkflowError(str(exc)) from None
+
+
+def set_aside_unused_outputs():
+    """Move outputs of stages this configuration does not have to results/.stale/, one line each."""
+    moved = set_aside_stale(
+        RESULTS, ENABLED_PASSES, PASSES, config["reduced"], bool(STABILITY_SEEDS)
+    )
+    for source, target in moved:
+        logger.info(f"{source}: not an output of this configuration; moved to {target}")
 
 
 def shard_count(pass_name):
