@@ -39,9 +39,11 @@ include: "workflow/rules/report.smk"
 
 # A local run with backend cupy stops here when this machine has no usable GPU; a cluster run leaves
 # that check to the pass jobs on the GPU nodes. Outputs of stages this configuration does not have (a pass
-# switched off, reduced: false) are moved to results/.stale/ before any job runs.
+# switched off, reduced: false) are moved to results/.stale/ before any job runs, and a damaged checkpoint
+# is refused before any output is deleted.
 onstart:
     check_local_gpu()
+    check_checkpoints()
     set_aside_unused_outputs()
 
 

@@ -82,3 +82,17 @@ def test_report_of_a_run_directory_keeps_its_record(finished: Path, tmp_path: Pa
     assert "demo_data" not in page  # the DAG of this run: its input is files, not the demo rule
     assert (run / "run-config.yaml").read_bytes() == record
     assert yaml.safe_load(record)["input"] == [str(finished / "data" / "*.parquet")]
+
+
+def test_a_damaged_checkpoint_gives_the_command_that_mends_it(finished: Path) -> None:
+    run = finished / "my-run"
+    final = (run / "results/final_descriptors.txt").read_bytes()
+    (run / "results/spearman/survivors.txt").write_text("")
+    proc = cli(finished, "run", "--directory", "my-run")
+    errors = [x for x in proc.stderr.splitlines() if "error" in x.lower()]
+    assert proc.returncode == 1 and len(errors) == 1 and errors[0].startswith("descriptor-pipeline: error: "), proc.stderr
+    advice = "descriptor-pipeline run --directory my-run -- --forcerun spearman"
+    assert "results/spearman/survivors.txt: damaged or replaced" in proc.stderr and advice in proc.stderr, proc.stderr
+    assert (run / "results/final_descriptors.txt").read_bytes() == final
+    ok(cli(finished, *advice.split()[1:]))
+    assert (run / "results/final_descriptors.txt").read_bytes() == final

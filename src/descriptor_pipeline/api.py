@@ -254,6 +254,10 @@ def _failure_message(lines: list[str], returncode: int, log: Path, directory: Pa
         where = directory if directory is not None else Path(".")
         return (f"{where}: the run directory is locked by another run, or by one that was killed; when none is "
                 f"running there, remove the lock with: descriptor-pipeline run --directory {where} -- --unlock")
+    return _with_directory(_first_error(lines, returncode, log), directory)
+
+
+def _first_error(lines: list[str], returncode: int, log: Path) -> str:
     for line in lines:
         if line.startswith("ERROR: "):
             return line[len("ERROR: "):]
@@ -264,3 +268,8 @@ def _failure_message(lines: list[str], returncode: int, log: Path, directory: Pa
                 return detail or line.strip()
             return f"{line.strip()} {detail}".strip()
     return f"snakemake exited with status {returncode}; the full output is in {log}"
+
+
+def _with_directory(message: str, directory: Path | None) -> str:
+    """A stage's advice names the run directory as DIR; the CLI knows which it is."""
+    return message.replace("--directory DIR", f"--directory {directory}") if directory is not None else message

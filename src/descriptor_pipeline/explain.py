@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from descriptor_pipeline import io
+from descriptor_pipeline import checkpoints, io
 from descriptor_pipeline.errors import PipelineError
 
 MEASURES = {"ingest": "an exact duplicate", "spearman": "|Spearman rho|", "hsic": "normalized HSIC", "rdc": "RDC"}
@@ -55,6 +55,7 @@ def _refused(results: Path, name: str, passes_run: list[str]) -> str:
         path = results / p / "edges.parquet"
         if p not in passes_run or not path.exists():
             continue
+        checkpoints.verify(path)
         minimum = io.read_json(results / p / "summary.json").get("min_predictability", 0.0)
         for r in pq.read_table(path, filters=[("is_merge", "=", False)]).to_pylist():
             if name == r["descriptor_a"]:

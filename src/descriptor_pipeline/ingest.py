@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyarrow as pa
 
-from descriptor_pipeline import io
+from descriptor_pipeline import checkpoints, io
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import InputSchema, check_named_columns, inspect_inputs, numbers_as_text, text_numbers_advice
 from descriptor_pipeline.logs import LOG
@@ -146,9 +146,10 @@ def run_ingest(
         "settings": dataclasses.asdict(settings),
         "seconds": round(elapsed, 3),
     }
-    if out_summary:
-        io.write_json(out_summary, summary)
     io.write_lines(out_survivors, survivors)
+    summary[checkpoints.RECORD_KEY] = checkpoints.record([out_stats, out_sample, out_survivors])
+    if out_summary:
+        io.write_json(out_summary, summary)  # last: what the summary records is on disk
     LOG.info("ingest: done in %.1f s (sample %d rows x %d columns)", elapsed, sample.shape[0], len(kept_idx))
     return summary
 

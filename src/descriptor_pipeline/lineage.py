@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from descriptor_pipeline import io
+from descriptor_pipeline import checkpoints, io
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.logs import LOG, Progress
 from descriptor_pipeline.passes import PASSES, read_sample
@@ -62,6 +62,8 @@ def build_cluster_structure(results: str | Path, passes: Sequence[str] | None = 
     """Build the cluster report from a results directory; ``passes`` defaults to the chain that ran."""
     results = Path(results)
     chain = list(passes) if passes is not None else stage_chain(results)
+    checkpoints.verify(results / "ingest" / "column_stats.parquet", results / "ingest" / "sample.parquet",
+                       *(results / name / f for name in chain for f in ("clusters.parquet", "survivors.txt")))
     final = io.read_lines(results / "final_descriptors.txt")
     try:
         stats = pq.read_table(results / "ingest" / "column_stats.parquet").to_pylist()

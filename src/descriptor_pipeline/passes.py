@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from descriptor_pipeline import io
+from descriptor_pipeline import checkpoints, io
 from descriptor_pipeline.backend import get_namespace, resolve_backend
 from descriptor_pipeline.dependence import HSIC, RDC, EdgeResult, Measure, Spearman, all_pairs, derive_seed
 from descriptor_pipeline.errors import PipelineError
@@ -128,6 +128,7 @@ def run_shard(
 ) -> None:
     """One shard of a pass's block pairs: its edges (i, j, similarity) and histogram, for run_pass to gather.
     ``config``: the config, or the part the pass reads (``settings.stage_config``)."""
+    checkpoints.verify(survivors_in, sample_path)
     names = sorted(io.read_lines(survivors_in))
     result = compute_edges(PassSettings.from_config(pass_name, config), sample_path, names, threads, (shard, shards))
     edges = result.edges
@@ -210,6 +211,7 @@ def run_pass(
     this job needs no GPU even when the shards ran on one.
     """
     t0 = time.perf_counter()
+    checkpoints.verify(survivors_in, sample_path, column_stats)  # before anything is written
     settings = PassSettings.from_config(pass_name, config)
     threshold = settings.threshold
     names_in = io.read_lines(survivors_in)
@@ -295,7 +297,8 @@ def run_pass(
         },
         "peak_rss_mb": round(_peak_rss_mb(), 1),
     }
-    io.write_json(out_summary, summary)
     io.write_lines(out_survivors, survivors)
+    summary[checkpoints.RECORD_KEY] = checkpoints.record([out_edges, out_clusters, out_survivors])
+    io.write_json(out_summary, summary)  # last: what the summary records is on disk
     LOG.info("%s: %d of %d descriptors survive (%.1f s)", pass_name, len(survivors), len(names), time.perf_counter() - t0)
     return summary

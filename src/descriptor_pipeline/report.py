@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from descriptor_pipeline import io  # noqa: E402
+from descriptor_pipeline import checkpoints, io  # noqa: E402
 from descriptor_pipeline.errors import PipelineError  # noqa: E402
 from descriptor_pipeline.lineage import package_versions  # noqa: E402
 
@@ -443,6 +443,7 @@ def write_figures(*, ingest_summary: str | Path, pass_summaries: Mapping[str, st
     """Draw every figure of the report (all but the benchmarks) into ``out_dir``; return the paths.
     ``stability``: results/stability.json, when the run has one (stability.svg)."""
     out = Path(out_dir)
+    checkpoints.verify(*clusters.values(), *edges.values())
     ingest = io.read_json(ingest_summary)
     summaries = {name: io.read_json(path) for name, path in pass_summaries.items()}
     cluster_report = io.read_json(report)

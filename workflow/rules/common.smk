@@ -6,6 +6,7 @@ descriptor_pipeline.settings); nothing here spells a file name or a default of i
 from snakemake.logging import logger
 
 from descriptor_pipeline.backend import resolve_backend
+from descriptor_pipeline.checkpoints import damaged
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import (
     compile_patterns,
@@ -85,6 +86,22 @@ def check_local_gpu():
             resolve_backend("cupy")
         except PipelineError as exc:
             raise WorkflowError(str(exc)) from None
+
+
+def check_checkpoints():
+    """Before any job runs (and so before Snakemake deletes the outputs of the jobs it reruns): refuse
+    with one line a stage checkpoint whose content no longer matches its stage's record, unless that
+    stage is itself about to be rerun."""
+    try:
+        rerun = {job.rule.name for job in workflow.dag.needrun_jobs()}
+    except (
+        AttributeError
+    ):  # another Snakemake: the jobs check what they read themselves
+        return
+    folders = [stage_files(s).folder for s in ("ingest", *ENABLED_PASSES)]
+    problems = damaged(folders, skip=rerun)
+    if problems:
+        raise WorkflowError(problems[0])
 
 
 def set_aside_unused_outputs():
