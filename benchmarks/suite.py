@@ -52,6 +52,7 @@ from threadpoolctl import threadpool_limits
 from descriptor_pipeline.demo import make_table
 from descriptor_pipeline.dependence import HSIC, RDC, Spearman, all_pairs
 from descriptor_pipeline.report import read_benchmarks
+from descriptor_pipeline.settings import PASSES
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -62,7 +63,7 @@ from pass_speed import bare_products, rdc_paper_pair  # noqa: E402
 SIZES = {"S": (5_000, 500), "M": (50_000, 1_000), "L": (200_000, 2_000)}
 FILES = 8
 THREADS = 2  # the workflow runs with --cores 2; the bounds get as many threads
-PASSES = ("spearman", "hsic", "rdc")
+
 
 
 # ---- data -----------------------------------------------------------------------------------------

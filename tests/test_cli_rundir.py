@@ -4,8 +4,11 @@ from another directory."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -96,3 +99,51 @@ def test_a_damaged_checkpoint_gives_the_command_that_mends_it(finished: Path) ->
     assert (run / "results/final_descriptors.txt").read_bytes() == final
     ok(cli(finished, *advice.split()[1:]))
     assert (run / "results/final_descriptors.txt").read_bytes() == final
+
+
+def wait_for_stability(proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 300
+    while not (log.exists() and "stability: seed" in log.read_text()):
+        assert proc.poll() is None, "the run ended before the stability job started"
+        assert time.monotonic() < deadline, "the stability job did not start"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    assert proc.poll() is None, "the stability job finished before it could be interrupted; give it more seeds"
+
+
+def test_ctrl_c_says_how_to_resume_and_a_killed_run_leaves_a_lock_the_cli_explains(tmp_path: Path) -> None:
+    ok(cli(tmp_path, "demo", "--out", "data"))
+    slow = ["--config", "stability_seeds=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"]  # a job that runs long enough to stop
+    args = [TOOL, "run", "--input", "data", "--directory", "run", "--cores", "2", *slow]
+    log = tmp_path / "run/logs/stability.log"
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(args, cwd=tmp_path, env=snakemake_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+
+    # Ctrl-C in a terminal: SIGINT to the whole process group.
+    proc = start()
+    wait_for_stability(proc, log)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == (
+        "descriptor-pipeline: interrupted; finished stages are kept: run the same command again to resume")
+    assert not (tmp_path / "run/results/stability.json").exists()
+
+    # A run killed outright (SIGKILL to everything) leaves Snakemake's lock behind.
+    log.unlink()
+    proc = start()
+    wait_for_stability(proc, log)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    locked = cli(tmp_path, *args[1:])
+    assert locked.returncode == 1, locked.stderr
+    line = locked.stderr.strip().splitlines()[-1]
+    assert line == ("descriptor-pipeline: error: run: the run directory is locked by another run, or by one that was "
+                    "killed; when none is running there, remove the lock with: descriptor-pipeline run --directory run "
+                    "-- --unlock"), line
+    ok(cli(tmp_path, "run", "--directory", "run", "--", "--unlock"))
+    out = ok(cli(tmp_path, *args[1:]))  # resumed: the job that did not finish, not ingest or the passes
+    assert " started stability" in out and " started ingest" not in out and " started hsic" not in out
+    assert (tmp_path / "run/results/stability.json").is_file()

@@ -21,12 +21,12 @@ from hypothesis import HealthCheck, given, settings
 import pytest
 from hypothesis import strategies as st
 
+from descriptor_pipeline.chain import run_chain
 from descriptor_pipeline.dependence import all_pairs
 from descriptor_pipeline.io import read_lines
-from descriptor_pipeline.ingest import IngestSettings, run_ingest
-from descriptor_pipeline.lineage import create_cluster_structure
-from descriptor_pipeline.passes import PASSES, make_measure, read_sample, run_pass
-from descriptor_pipeline.selection import write_final_list
+from descriptor_pipeline.layout import Results
+from descriptor_pipeline.passes import PASSES, make_measure, read_sample
+from descriptor_pipeline.settings import fill_defaults, load_schema
 
 SCHEMA = json.loads(resources.files("descriptor_pipeline").joinpath("schemas/clusters.schema.json").read_text())
 
@@ -96,24 +96,11 @@ def chain_config(thresholds: tuple[float, float, float], keep: list[str]) -> dic
     }
 
 
-def run_ingest_into(files: list[str], config: dict, results) -> None:
-    ingest = results / "ingest"
-    ingest.mkdir(parents=True)
-    run_ingest(files, IngestSettings.from_config(config), str(ingest / "column_stats.parquet"), str(ingest / "survivors.txt"),
-               str(ingest / "sample.parquet"), str(ingest / "summary.json"))
-
-
-def run_pass_into(pass_name: str, config: dict, results, survivors_in) -> None:
-    ingest, out = results / "ingest", results / pass_name
-    out.mkdir()
-    run_pass(pass_name, config, str(ingest / "sample.parquet"), str(survivors_in), str(ingest / "column_stats.parquet"),
-             str(out / "clusters.parquet"), str(out / "edges.parquet"), str(out / "survivors.txt"), str(out / "summary.json"))
-
-
-def finish_chain(results) -> dict:
-    """The final list and the cluster report, validated against its schema."""
-    write_final_list(str(results / PASSES[-1] / "survivors.txt"), str(results / "final_descriptors.txt"))
-    report = create_cluster_structure(output_dir=results)
+def run_whole_chain(files: list[str], config: dict, results) -> dict:
+    """ingest, the passes, select and backtrack in one process (the chain the rules run); the cluster
+    report, validated against its schema."""
+    full = fill_defaults(config, load_schema())  # block_memory_mb 1 (many blocks) is below the schema's minimum
+    report = run_chain(full, files, Results(results))
     jsonschema.validate(report, SCHEMA)
     return report
 
@@ -137,10 +124,9 @@ def test_chain_invariants(tmp_path_factory, table, thresholds, n_files: int) -> 
     names = list(cols)
     config = chain_config(thresholds, keep)
     results = tmp_path_factory.mktemp("chain") / "results"
-    run_ingest_into(write_files(results.parent, cols, n_files), config, results)
+    report = run_whole_chain(write_files(results.parent, cols, n_files), config, results)
     survivors_in = results / "ingest" / "survivors.txt"
     for pass_name in PASSES:
-        run_pass_into(pass_name, config, results, survivors_in)
         out = results / pass_name
         names_in = sorted(survivors_in.read_text().split())
         survivors = set((out / "survivors.txt").read_text().split())
@@ -159,7 +145,6 @@ def test_chain_invariants(tmp_path_factory, table, thresholds, n_files: int) -> 
         assert set(keep) & set(names_in) <= survivors
         survivors_in = out / "survivors.txt"
 
-    report = finish_chain(results)
     assert_each_column_once(report, names)
     assert sorted(report["descriptors"]) == sorted((results / "rdc" / "survivors.txt").read_text().split())
 
@@ -203,7 +188,7 @@ def test_hostile_names_keep_their_own_values_and_appear_once(tmp_path_factory, c
     names = list(cols)
     config = chain_config((0.9, 0.6, 0.8), [])
     results = tmp_path_factory.mktemp("names") / "results"
-    run_ingest_into(write_files(results.parent, cols, n_files), config, results)
+    report = run_whole_chain(write_files(results.parent, cols, n_files), config, results)
     stats = pq.read_table(results / "ingest" / "column_stats.parquet").to_pandas()
     assert stats["column"].tolist() == names
     reference = pd.DataFrame(cols)  # pandas: every column by its exact name
@@ -218,10 +203,5 @@ def test_hostile_names_keep_their_own_values_and_appear_once(tmp_path_factory, c
             assert row.std == pytest.approx(x.std(ddof=1), rel=1e-9, abs=1e-14 * scale), row.column
         if row.reason == "exact_duplicate":
             assert reference[row.duplicate_of].equals(x), row.column
-    survivors_in = results / "ingest" / "survivors.txt"
-    for pass_name in PASSES:
-        run_pass_into(pass_name, config, results, survivors_in)
-        survivors_in = results / pass_name / "survivors.txt"
-    report = finish_chain(results)
     assert_each_column_once(report, names)
     assert read_lines(results / "final_descriptors.txt") == [n for n in names if n in report["descriptors"]]

@@ -19,19 +19,14 @@ import yaml
 
 from descriptor_pipeline import report as rp
 from descriptor_pipeline.errors import PipelineError
-from descriptor_pipeline.settings import complete
+from descriptor_pipeline.layout import Results
+from descriptor_pipeline.settings import PASSES, complete
 from report_browser import find_chromium, open_report, show_result
 from workflow_helpers import SNAKEMAKE, assert_ok, snakemake_env
 
-PASSES = ("spearman", "hsic", "rdc")
-FIGURES = [
-    "results/report/funnel.svg",
-    "results/report/ingest_drops.svg",
-    "results/report/top_descriptors.svg",
-    "results/report/predictability.svg",
-    "results/report/benchmarks.svg",
-    *[f"results/report/{p}/{f}.svg" for p in PASSES for f in ("similarity", "cluster_sizes", "largest_clusters")],
-]
+RUN = Results()
+FIGURES = [str(path) for figure, _, path in RUN.figures(PASSES, stability=False) if figure.suffix == ".svg"]
+FIGURES.append(str(RUN.figure("benchmarks")))
 SVG = "{http://www.w3.org/2000/svg}"
 
 

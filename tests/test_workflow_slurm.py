@@ -21,12 +21,13 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from descriptor_pipeline.settings import PASSES
 from workflow_helpers import SNAKEMAKE, assert_ok, copy_workflow, snakemake, snakemake_env
 
 pytestmark = pytest.mark.slow
 
 PARTITION = "debug"
-PASSES = ("spearman", "hsic", "rdc")
+
 CLUSTER_RULES = ("ingest", *PASSES, "reduce")  # demo_data, select, backtrack and the report are local rules
 CONFIG = {"input": "data/*.parquet", "exclude_columns": ["row_id"], "backend": "numpy"}
 SAME_BYTES = ["results/final_descriptors.txt", *(f"results/{p}/clusters.parquet" for p in PASSES)]

@@ -11,23 +11,25 @@ from pathlib import Path
 import pytest
 import yaml
 
+from descriptor_pipeline.layout import Results
+from descriptor_pipeline.settings import PASSES
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SNAKEMAKE = BIN / "snakemake"
 
 
 # Outputs that must be byte-identical between runs of the same input and seed.
+# Paths relative to the run directory, from the one definition of the layout; the report's settings page
+# (versions) and the benchmark figure (times) are not among them.
+_RUN = Results()
 DETERMINISTIC = [
-    "results/final_descriptors.txt",
-    "results/surviving_descriptors_clusters.json",
-    "results/spearman/clusters.parquet",
-    "results/hsic/clusters.parquet",
-    "results/rdc/clusters.parquet",
-    "results/alternatives.tsv",
-    "results/report/funnel.svg",
-    "results/report/ingest_drops.svg",
-    "results/report/top_descriptors.svg",
-    *[f"results/report/{p}/{f}.svg" for p in ("spearman", "hsic", "rdc") for f in ("similarity", "cluster_sizes", "largest_clusters")],
+    str(_RUN.final_list),
+    str(_RUN.cluster_report),
+    *[str(_RUN.stage(p).clusters) for p in PASSES],
+    str(_RUN.alternatives),
+    *[str(path) for figure, _, path in _RUN.figures(PASSES, stability=False)
+      if figure.key not in ("settings", "predictability")],
 ]
 
 

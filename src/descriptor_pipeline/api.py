@@ -30,7 +30,7 @@ from descriptor_pipeline.config import deep_merge, read_settings, read_yaml
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import expand_inputs
 from descriptor_pipeline.io import read_json, read_lines, write_text
-from descriptor_pipeline.layout import find_workflow_dir, schema_path
+from descriptor_pipeline.layout import Results, find_workflow_dir, schema_path
 from descriptor_pipeline.settings import complete
 from descriptor_pipeline.logs import LOG
 
@@ -211,11 +211,11 @@ class DescriptorPipeline:
 
     def load_results(self) -> PipelineResult:
         """Read the outputs of a finished run in ``output_dir`` (no run)."""
-        results = self.config.output_dir / "results"
+        results = Results(self.config.output_dir / "results")
         return PipelineResult(
             output_dir=self.config.output_dir,
-            final_descriptors=read_lines(results / "final_descriptors.txt"),
-            clusters=read_json(results / "surviving_descriptors_clusters.json"),
+            final_descriptors=read_lines(results.final_list),
+            clusters=read_json(results.cluster_report),
         )
 
 

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from descriptor_pipeline import checkpoints, io
 from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.layout import Results
 
 MEASURES = {"ingest": "an exact duplicate", "spearman": "|Spearman rho|", "hsic": "normalized HSIC", "rdc": "RDC"}
 SHOWN = 5  # alternatives named in a survivor's paragraph
@@ -52,11 +53,11 @@ def _refused(results: Path, name: str, passes_run: list[str]) -> str:
     min_predictability), strongest first, in the passes of this run; empty when it has none."""
     links = []
     for p in MEASURES:
-        path = results / p / "edges.parquet"
+        path = Results(results).stage(p).edges
         if p not in passes_run or not path.exists():
             continue
         checkpoints.verify(path)
-        minimum = io.read_json(results / p / "summary.json").get("min_predictability", 0.0)
+        minimum = io.read_json(Results(results).stage(p).summary).get("min_predictability", 0.0)
         for r in pq.read_table(path, filters=[("is_merge", "=", False)]).to_pylist():
             if name == r["descriptor_a"]:
                 links.append((-r["similarity"], p, r["descriptor_b"], r["a_from_b"], r["b_from_a"], minimum))
@@ -78,7 +79,8 @@ def _refused(results: Path, name: str, passes_run: list[str]) -> str:
 def explain(name: str, results: str | Path = "results") -> str:
     """The paragraph for input column ``name`` of the run in ``results``."""
     results = Path(results)
-    report = io.read_json(results / "surviving_descriptors_clusters.json")
+    files = Results(results)
+    report = io.read_json(files.cluster_report)
     thresholds = report["metadata"]["thresholds"]
     if name in report["descriptors"]:
         entry = report["descriptors"][name]
@@ -103,9 +105,9 @@ def explain(name: str, results: str | Path = "results") -> str:
         return (f"{name!r} was removed as redundant: " + "; then ".join(chain) + f". {survivor!r} stands for it "
                 "in final_descriptors.txt (alternatives.tsv lists the pair).")
     if name in report["dropped"]:
-        stats = pq.read_table(results / "ingest" / "column_stats.parquet", columns=["column", "dtype"]).to_pylist()
+        stats = pq.read_table(files.ingest.column_stats, columns=["column", "dtype"]).to_pylist()
         row = next((r for r in stats if r["column"] == name), {})
-        return _dropped(name, report["dropped"][name], row, io.read_json(results / "ingest" / "summary.json"))
+        return _dropped(name, report["dropped"][name], row, io.read_json(files.ingest.summary))
     known = [*report["descriptors"], *report["dropped"],
              *(a for e in report["descriptors"].values() for a in e["alternative_descriptors"])]
     similar = sorted(k for k in known if k.casefold() == name.casefold())

@@ -91,6 +91,51 @@ class StageFiles:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """One page of the report: ``key`` + ``suffix`` under ``results/report/`` (a pass's figure under
+    ``results/report/<pass>/``), its caption file in ``workflow/report/`` and its place in the report."""
+
+    key: str
+    label: str
+    category: str
+    per_pass: bool = False
+    stability: bool = False  # drawn only when the run has stability seeds
+    suffix: str = ".svg"
+
+    @property
+    def name(self) -> str:
+        return self.key + self.suffix
+
+    @property
+    def caption(self) -> str:
+        return f"{self.key}.rst"
+
+
+# The report's figures, in the order the report lists them (rule report_figures draws all but benchmarks).
+FIGURES = (
+    Figure("funnel", "descriptors through the stages", "1. Overview"),
+    Figure("ingest_drops", "columns removed at ingest", "1. Overview"),
+    Figure("settings", "run settings and versions", "1. Overview", suffix=".html"),
+    Figure("top_descriptors", "top survivors by alternatives", "3. Results"),
+    Figure("predictability", "predictability of the stand-ins", "3. Results"),
+    Figure("stability", "final set across seeds", "3. Results", stability=True),
+    Figure("similarity", "similarity histogram", "2. Passes", per_pass=True),
+    Figure("cluster_sizes", "cluster sizes", "2. Passes", per_pass=True),
+    Figure("largest_clusters", "largest clusters", "2. Passes", per_pass=True),
+)
+BENCHMARKS = Figure("benchmarks", "time and memory per job", "1. Overview")
+FIGURE = {f.key: f for f in (*FIGURES, BENCHMARKS)}
+
+
+def figure_path(report_dir: str | os.PathLike[str], key: str, pass_name: str | None = None) -> Path:
+    """The file of figure ``key`` in the report folder ``report_dir`` (per-pass figures in a folder per pass)."""
+    figure = FIGURE[key]
+    if figure.per_pass != (pass_name is not None):
+        raise ValueError(f"figure {key!r}: {'a' if figure.per_pass else 'no'} pass name is needed")
+    return (Path(report_dir) / pass_name if pass_name else Path(report_dir)) / figure.name
+
+
+@dataclass(frozen=True)
 class Results:
     """The files of a run's ``results/`` folder (``root``; relative in the rules, any path for readers)."""
 
@@ -135,6 +180,20 @@ class Results:
     def report(self) -> Path:
         """The folder of the report's figures."""
         return self.root / "report"
+
+    def figure(self, key: str, pass_name: str | None = None) -> Path:
+        """The file of figure ``key`` (of pass ``pass_name`` for a per-pass figure)."""
+        return figure_path(self.report, key, pass_name)
+
+    def figures(self, passes: Sequence[str], stability: bool) -> list[tuple[Figure, str | None, Path]]:
+        """Every figure rule report_figures draws for a run of these passes: (figure, pass or None, file)."""
+        out: list[tuple[Figure, str | None, Path]] = []
+        for f in FIGURES:
+            if f.stability and not stability:
+                continue
+            for p in passes if f.per_pass else [None]:
+                out.append((f, p, self.figure(f.key, p)))
+        return out
 
     def demo_files(self, n: int = 4) -> list[str]:
         return [str(self.demo / f"part-{i:03d}.parquet") for i in range(n)]

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from descriptor_pipeline import checkpoints, io
 from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.layout import Results
 from descriptor_pipeline.logs import LOG, Progress
 from descriptor_pipeline.passes import PASSES, read_sample
 from descriptor_pipeline.predictability import column_figures
@@ -31,10 +32,11 @@ VERSIONED_PACKAGES = ("descriptor-pipeline", "numpy", "duckdb", "pyarrow", "leid
 def stage_chain(results: Path, last_stage: str | None = None) -> list[str]:
     """The passes that fed the final list, in run order (read from each pass summary's ``input_stage``)."""
     if last_stage is None:
-        final = io.read_lines(results / "final_descriptors.txt")
+        files = Results(results)
+        final = io.read_lines(files.final_list)
         last_stage = "ingest"
         for name in reversed(PASSES):
-            if (results / name / "summary.json").exists() and io.read_lines(results / name / "survivors.txt") == final:
+            if files.stage(name).summary.exists() and io.read_lines(files.stage(name).survivors) == final:
                 last_stage = name
                 break
     chain: list[str] = []
@@ -43,7 +45,7 @@ def stage_chain(results: Path, last_stage: str | None = None) -> list[str]:
         if stage not in PASSES or stage in chain:
             raise PipelineError(f"{results}: pass chain is broken at {stage!r}; rerun the workflow")
         chain.append(stage)
-        stage = io.read_json(results / stage / "summary.json")["input_stage"]
+        stage = io.read_json(Results(results).stage(stage).summary)["input_stage"]
     return chain[::-1]
 
 
@@ -62,14 +64,15 @@ def build_cluster_structure(results: str | Path, passes: Sequence[str] | None = 
     """Build the cluster report from a results directory; ``passes`` defaults to the chain that ran."""
     results = Path(results)
     chain = list(passes) if passes is not None else stage_chain(results)
-    checkpoints.verify(results / "ingest" / "column_stats.parquet", results / "ingest" / "sample.parquet",
-                       *(results / name / f for name in chain for f in ("clusters.parquet", "survivors.txt")))
-    final = io.read_lines(results / "final_descriptors.txt")
+    files = Results(results)
+    checkpoints.verify(files.ingest.column_stats, files.ingest.sample,
+                       *(p for name in chain for p in (files.stage(name).clusters, files.stage(name).survivors)))
+    final = io.read_lines(files.final_list)
     try:
-        stats = pq.read_table(results / "ingest" / "column_stats.parquet").to_pylist()
+        stats = pq.read_table(files.ingest.column_stats).to_pylist()
     except FileNotFoundError:
-        raise PipelineError(f"{results}/ingest/column_stats.parquet: file not found; run the ingest rule first") from None
-    ingest_summary = io.read_json(results / "ingest" / "summary.json")
+        raise PipelineError(f"{files.ingest.column_stats}: file not found; run the ingest rule first") from None
+    ingest_summary = io.read_json(files.ingest.summary)
 
     # parent[name] = (pass, represented_by, similarity, predictability): the step that removed `name`.
     parent: dict[str, tuple[str, str, float, float]] = {}
@@ -83,9 +86,9 @@ def build_cluster_structure(results: str | Path, passes: Sequence[str] | None = 
             dropped[row["column"]] = {"pass": "ingest", "reason": row["reason"], "figure": row["figure"]}
     thresholds = {}
     for name in chain:
-        summary = io.read_json(results / name / "summary.json")
+        summary = io.read_json(files.stage(name).summary)
         thresholds[name] = summary["threshold"]
-        path = results / name / "clusters.parquet"
+        path = files.stage(name).clusters
         if "predictability" not in pq.read_schema(path).names:
             raise PipelineError(f"{path}: written by an older version (no predictability column); rerun the {name} rule")
         for row in pq.read_table(path, columns=["descriptor", "representative", "similarity", "predictability"]).to_pylist():
@@ -105,7 +108,7 @@ def build_cluster_structure(results: str | Path, passes: Sequence[str] | None = 
             members.append(name)
             stack.extend(children.get(name, ()))
         members_of[survivor] = members
-    end_to_end = end_to_end_figures(results / "ingest" / "sample.parquet", members_of, duplicate_of)
+    end_to_end = end_to_end_figures(files.ingest.sample, members_of, duplicate_of)
 
     descriptors: dict[str, dict] = {}
     for survivor in final:
@@ -229,7 +232,7 @@ def _check_conservation(structure: dict, columns: Sequence[str]) -> None:
 def create_cluster_structure(output_dir: str | Path = "results", passes: Sequence[str] | None = None, out: str | Path | None = None) -> dict:
     """Build ``surviving_descriptors_clusters.json`` from an existing results directory, write it, return it."""
     structure = build_cluster_structure(output_dir, passes)
-    target = Path(out) if out else Path(output_dir) / "surviving_descriptors_clusters.json"
+    target = Path(out) if out else Results(output_dir).cluster_report
     io.write_json(target, structure)
     LOG.info("backtrack: %d survivors, %d alternatives, %d dropped -> %s",
              structure["metadata"]["total_descriptors"], structure["metadata"]["total_alternative_descriptors"],

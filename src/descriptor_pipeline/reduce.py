@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from descriptor_pipeline import io
 from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.layout import Results
 from descriptor_pipeline.logs import LOG
 
 
@@ -93,6 +94,6 @@ def apply_selection(selection: str | Path, inputs: Sequence[str], out_dir: str |
     """``descriptor-pipeline apply``: the final descriptors of a finished run (a results directory or its
     final_descriptors.txt) cut out of new files."""
     path = Path(selection)
-    listing = path / "final_descriptors.txt" if path.is_dir() else path
+    listing = Results(path).final_list if path.is_dir() else path
     names = io.read_lines(listing)
     return reduce_files(inputs, names, out_dir, carry, selection=str(listing))

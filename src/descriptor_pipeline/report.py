@@ -26,6 +26,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from descriptor_pipeline import checkpoints, io  # noqa: E402
 from descriptor_pipeline.errors import PipelineError  # noqa: E402
+from descriptor_pipeline.layout import figure_path  # noqa: E402
 from descriptor_pipeline.lineage import package_versions  # noqa: E402
 
 plt.rcParams.update({
@@ -449,25 +450,25 @@ def write_figures(*, ingest_summary: str | Path, pass_summaries: Mapping[str, st
     cluster_report = io.read_json(report)
     written = []
 
-    def put(name: str, fig: Figure) -> None:
-        save_svg(fig, out / name)
-        written.append(out / name)
+    def put(key: str, fig: Figure, pass_name: str | None = None) -> None:
+        path = figure_path(out, key, pass_name)
+        save_svg(fig, path)
+        written.append(path)
 
-    put("funnel.svg", funnel_figure(stage_counts(ingest, summaries)))
-    put("ingest_drops.svg", drop_reasons_figure(drop_reasons(ingest)))
-    put("top_descriptors.svg", top_descriptors_figure(top_descriptors(cluster_report), list(summaries)))
-    put("predictability.svg", predictability_figure(
+    put("funnel", funnel_figure(stage_counts(ingest, summaries)))
+    put("ingest_drops", drop_reasons_figure(drop_reasons(ingest)))
+    put("top_descriptors", top_descriptors_figure(top_descriptors(cluster_report), list(summaries)))
+    put("predictability", predictability_figure(
         *predictability_figures(cluster_report), {n: float(s.get("min_predictability", 0.0)) for n, s in summaries.items()}))
     if stability is not None:
-        put("stability.svg", stability_figure(io.read_json(stability)))
+        put("stability", stability_figure(io.read_json(stability)))
     for name, summary in summaries.items():
-        put(f"{name}/similarity.svg", similarity_histogram_figure(name, summary))
-        put(f"{name}/cluster_sizes.svg", cluster_sizes_figure(name, summary))
+        put("similarity", similarity_histogram_figure(name, summary), name)
+        put("cluster_sizes", cluster_sizes_figure(name, summary), name)
         drawn = largest_clusters(pl.read_parquet(clusters[name]), pl.read_parquet(edges[name]))
-        put(f"{name}/largest_clusters.svg",
-            largest_clusters_figure(name, drawn, float(summary["settings"]["threshold"])))
-    io.write_text(out / "settings.html", settings_html(ingest, summaries))
-    written.append(out / "settings.html")
+        put("largest_clusters", largest_clusters_figure(name, drawn, float(summary["settings"]["threshold"])), name)
+    io.write_text(figure_path(out, "settings"), settings_html(ingest, summaries))
+    written.append(figure_path(out, "settings"))
     return written
 
 

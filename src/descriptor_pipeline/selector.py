@@ -36,9 +36,10 @@ from descriptor_pipeline.api import DescriptorPipeline, PipelineConfig, find_wor
 from descriptor_pipeline.config import deep_merge
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.io import write_parquet
+from descriptor_pipeline.layout import Results
+from descriptor_pipeline.settings import PASSES
 
-PASSES = ("spearman", "hsic", "rdc")
-_TARGET = "results/surviving_descriptors_clusters.json"
+_TARGET = str(Results().cluster_report)
 
 
 class DescriptorSelector(SelectorMixin, BaseEstimator):
@@ -181,45 +182,10 @@ class DescriptorSelector(SelectorMixin, BaseEstimator):
 
 
 def run_inline(config: PipelineConfig, threads: int = 1) -> None:
-    """The rules ingest, the enabled passes, select and backtrack, run as their scripts run them, in
-    this process, with the run directory's checkpoint files as inputs and outputs."""
+    """The rules up to the cluster report, run in this process (:func:`descriptor_pipeline.chain.run_chain`),
+    with the run directory's checkpoint files as inputs and outputs."""
+    from descriptor_pipeline.chain import run_chain
     from descriptor_pipeline.inputs import expand_inputs
-    from descriptor_pipeline.ingest import IngestSettings, run_ingest
-    from descriptor_pipeline.lineage import create_cluster_structure
-    from descriptor_pipeline.passes import run_pass
-    from descriptor_pipeline.selection import write_final_list
 
     settings = config.resolved(find_workflow_dir(config.workflow_dir))
-    results = config.output_dir / "results"
-    for stage in ("ingest", *PASSES):
-        (results / stage).mkdir(parents=True, exist_ok=True)
-    run_ingest(
-        files=expand_inputs(settings["input"]),
-        settings=IngestSettings.from_config(settings),
-        out_stats=results / "ingest/column_stats.parquet",
-        out_survivors=results / "ingest/survivors.txt",
-        out_sample=results / "ingest/sample.parquet",
-        out_summary=results / "ingest/summary.json",
-        threads=threads,
-    )
-    enabled = [p for p in PASSES if settings["passes"][p]["enabled"]]
-    survivors = results / "ingest/survivors.txt"
-    for name in enabled:
-        if settings["passes"][name]["shards"] != 1:
-            raise PipelineError(f"config key 'passes.{name}.shards': engine='inline' runs unsharded passes; use 1")
-        run_pass(
-            name,
-            settings,
-            sample_path=results / "ingest/sample.parquet",
-            survivors_in=survivors,
-            column_stats=results / "ingest/column_stats.parquet",
-            out_clusters=results / name / "clusters.parquet",
-            out_edges=results / name / "edges.parquet",
-            out_survivors=results / name / "survivors.txt",
-            out_summary=results / name / "summary.json",
-            threads=threads,
-            edge_shards=[],
-        )
-        survivors = results / name / "survivors.txt"
-    write_final_list(survivors, results / "final_descriptors.txt")
-    create_cluster_structure(results, passes=enabled, out=results / "surviving_descriptors_clusters.json")
+    run_chain(settings, expand_inputs(settings["input"]), Results(config.output_dir / "results"), threads)

@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from descriptor_pipeline import io
+from descriptor_pipeline.chain import passes_into
+from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.layout import Results, StageFiles
 from descriptor_pipeline.logs import LOG
-from descriptor_pipeline.passes import PASSES, run_pass
 
 
 def rerun_final(config: Mapping[str, Any], seed: int, sample_path: str, column_stats: str, ingest_survivors: str,
@@ -31,15 +33,10 @@ def rerun_final(config: Mapping[str, Any], seed: int, sample_path: str, column_s
     """The final set of the enabled passes run with ``seed`` (their checkpoints go under ``work_dir``)."""
     settings = copy.deepcopy(dict(config))
     settings["seed"] = int(seed)
-    survivors = ingest_survivors
-    for name in (p for p in PASSES if settings["passes"][p]["enabled"]):
-        out = Path(work_dir) / name
-        out.mkdir(parents=True, exist_ok=True)
-        run_pass(name, settings, sample_path, survivors, column_stats,
-                 out_clusters=str(out / "clusters.parquet"), out_edges=str(out / "edges.parquet"),
-                 out_survivors=str(out / "survivors.txt"), out_summary=str(out / "summary.json"), threads=threads)
-        survivors = str(out / "survivors.txt")
-    return io.read_lines(survivors)
+    ingest = StageFiles(Path(ingest_survivors).parent)
+    if (ingest.sample, ingest.column_stats) != (Path(sample_path), Path(column_stats)):
+        raise PipelineError(f"{sample_path}, {column_stats}: not the files of the ingest folder {ingest.folder}")
+    return io.read_lines(passes_into(settings, Results(Path(work_dir)), ingest, threads))
 
 
 def compare_finals(finals: Mapping[int, Sequence[str]], this_seed: int, stands_for: Mapping[str, str]) -> dict:

@@ -13,7 +13,7 @@ from descriptor_pipeline.inputs import (
     expand_inputs,
     input_fingerprint,
 )
-from descriptor_pipeline.layout import Results, set_aside_stale
+from descriptor_pipeline.layout import BENCHMARKS, Results, set_aside_stale
 from descriptor_pipeline.settings import (
     PASSES,
     enabled_passes,
@@ -154,59 +154,33 @@ def run_outputs():
 
 def final_outputs():
     """What `rule all` asks for."""
-    return run_outputs() + [str(RESULTS.report / "benchmarks.svg")]
+    return run_outputs() + [str(RESULTS.figure("benchmarks"))]
 
 
 # ---- report ---------------------------------------------------------------------------------------
 
-# (file under results/report/, caption in workflow/report/, label in the report)
-OVERVIEW_FIGURES = [
-    ("funnel.svg", "funnel.rst", "descriptors through the stages"),
-    ("ingest_drops.svg", "ingest_drops.rst", "columns removed at ingest"),
-    ("settings.html", "settings.rst", "run settings and versions"),
-]
-RESULT_FIGURES = [
-    ("top_descriptors.svg", "top_descriptors.rst", "top survivors by alternatives"),
-    ("predictability.svg", "predictability.rst", "predictability of the stand-ins"),
-]
-STABILITY_FIGURES = [
-    ("stability.svg", "stability.rst", "final set across seeds"),
-]
-PASS_FIGURES = [
-    ("similarity.svg", "similarity.rst", "similarity histogram"),
-    ("cluster_sizes.svg", "cluster_sizes.rst", "cluster sizes"),
-    ("largest_clusters.svg", "largest_clusters.rst", "largest clusters"),
-]
 
-
-def _report_item(path, caption, category, label, subcategory=None):
+def report_item(figure, path, pass_name=None):
+    """``path`` marked for `snakemake --report` with the figure's caption and place (layout.FIGURES)."""
     # `return report(...)`: a line that starts with `report` would be read as the report: directive
     return report(
-        path,
-        caption=f"../report/{caption}",
-        category=category,
-        subcategory=subcategory,
-        labels={"result": label},
+        str(path),
+        caption=f"../report/{figure.caption}",
+        category=figure.category,
+        subcategory=pass_name,
+        labels={"result": figure.label},
     )
-
-
-def _report_items(figures, category, folder=None, subcategory=None):
-    folder = folder or RESULTS.report
-    return [
-        _report_item(str(folder / name), caption, category, label, subcategory)
-        for name, caption, label in figures
-    ]
 
 
 def report_figure_outputs():
     """What rule report_figures draws, marked for `snakemake --report`."""
-    items = _report_items(OVERVIEW_FIGURES, "1. Overview")
-    items += _report_items(RESULT_FIGURES, "3. Results")
-    if STABILITY_SEEDS:
-        items += _report_items(STABILITY_FIGURES, "3. Results")
-    for p in ENABLED_PASSES:
-        items += _report_items(PASS_FIGURES, "2. Passes", RESULTS.report / p, p)
-    return items
+    passes_figures = RESULTS.figures(ENABLED_PASSES, bool(STABILITY_SEEDS))
+    overview = [(f, p, path) for f, p, path in passes_figures if not f.per_pass]
+    per_pass = [(f, p, path) for f, p, path in passes_figures if f.per_pass]
+    per_pass.sort(
+        key=lambda item: ENABLED_PASSES.index(item[1])
+    )  # each pass's figures together
+    return [report_item(f, path, p) for f, p, path in overview + per_pass]
 
 
 def benchmark_files():

@@ -35,13 +35,8 @@ rule report_benchmarks:
     input:
         run_outputs(),
     output:
-        svg=report(
-            str(RESULTS.report / "benchmarks.svg"),
-            caption="../report/benchmarks.rst",
-            category="1. Overview",
-            labels={"result": "time and memory per job"},
-        ),
-        tsv=str(RESULTS.report / "benchmarks.tsv"),
+        svg=report_item(BENCHMARKS, RESULTS.figure("benchmarks")),
+        tsv=str(RESULTS.figure("benchmarks").with_suffix(".tsv")),
     log:
         "logs/report_benchmarks.log",
     localrule: True
