@@ -35,3 +35,11 @@ def test_every_figure_has_its_caption_and_a_run_lists_each_once() -> None:
     assert Path("results/report/stability.svg") not in [p for _, _, p in Results().figures(PASSES, stability=False)]
     with pytest.raises(ValueError, match="pass name"):
         figure_path("results/report", "similarity")
+
+
+def test_the_config_table_is_generated_from_the_schema() -> None:
+    from descriptor_pipeline.settings import load_schema, markdown_table
+
+    text = (REPO / "config" / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- generated from schema.yaml: begin -->\n", 1)[1].split("<!-- generated from schema.yaml: end -->", 1)[0]
+    assert block == markdown_table(load_schema(REPO / "config" / "schema.yaml")), "run: python -m descriptor_pipeline.settings"

@@ -37,9 +37,10 @@ from descriptor_pipeline.config import deep_merge
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.io import write_parquet
 from descriptor_pipeline.layout import Results
-from descriptor_pipeline.settings import PASSES
+from descriptor_pipeline.settings import PASSES, defaults, load_schema
 
 _TARGET = str(Results().cluster_report)
+_DEFAULTS = defaults(load_schema())  # the schema is the one home of every default
 
 
 class DescriptorSelector(SelectorMixin, BaseEstimator):
@@ -86,15 +87,15 @@ class DescriptorSelector(SelectorMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        spearman_threshold: float = 0.95,
-        hsic_threshold: float = 0.8,
-        rdc_threshold: float = 0.9,
+        spearman_threshold: float = _DEFAULTS["passes"]["spearman"]["threshold"],
+        hsic_threshold: float = _DEFAULTS["passes"]["hsic"]["threshold"],
+        rdc_threshold: float = _DEFAULTS["passes"]["rdc"]["threshold"],
         passes: Sequence[str] = PASSES,
-        max_missing_ratio: float = 0.5,
-        sample_rows: int = 20000,
+        max_missing_ratio: float = _DEFAULTS["ingest"]["max_missing_ratio"],
+        sample_rows: int = _DEFAULTS["sample_rows"],
         keep: Sequence[str] = (),
         prefer: Sequence[str] = (),
-        random_state: Any = 42,
+        random_state: Any = _DEFAULTS["seed"],
         backend: str = "auto",
         cores: int = 1,
         engine: str = "snakemake",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,3 +217,28 @@ class PassSettings:
     def measure(self) -> dict[str, Any]:
         """The measure's own hyperparameters (HSIC: ``n_features``; RDC: ``k``, ``s``)."""
         return {k: v for k, v in self.section.items() if k not in self.COMMON}
+
+
+def markdown_table(schema: Mapping[str, Any]) -> str:
+    """Every key of the schema as a Markdown table: key, default, the stages that read it, description
+    (config/README.md holds it; a test keeps it current)."""
+    values = defaults(schema)
+    rows = ["| key | default | read by | meaning |", "|---|---|---|---|"]
+
+    def walk(node: Mapping[str, Any], value: Mapping[str, Any], prefix: str) -> None:
+        for key, sub in node.get("properties", {}).items():
+            dotted = f"{prefix}{key}"
+            if sub.get("type") == "object" and "properties" in sub:
+                walk(sub, value[key], dotted + ".")
+                continue
+            default = json.dumps(value.get(key), ensure_ascii=False)
+            meaning = " ".join(str(sub.get("description", "")).split()).replace("|", "\\|")
+            rows.append(f"| `{dotted}` | `{default}` | {', '.join(table[dotted])} | {meaning} |")
+
+    table = read_by(schema)
+    walk(schema, values, "")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # python -m descriptor_pipeline.settings: the table of config/README.md
+    print(markdown_table(load_schema()), end="")
