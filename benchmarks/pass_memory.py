@@ -31,6 +31,8 @@ CHILD = r"""
 import json, resource, sys, time
 import numpy as np
 from descriptor_pipeline.dependence import all_pairs
+from pathlib import Path
+from descriptor_pipeline.layout import StageFiles
 from descriptor_pipeline.passes import make_measure, read_sample, run_pass
 
 args = json.loads(sys.argv[1])
@@ -45,8 +47,7 @@ rss = []
 class Stop(Exception):
     pass
 if args["max_blocks"] == 0:
-    summary = run_pass(args["pass"], config, f"{d}/sample.parquet", f"{d}/survivors.txt", f"{d}/column_stats.parquet",
-                       f"{d}/clusters.parquet", f"{d}/edges.parquet", f"{d}/out.txt", f"{d}/summary.json")
+    summary = run_pass(args["pass"], config, StageFiles(Path(d)), f"{d}/survivors.txt", StageFiles(Path(d) / "out"))
     done, total = summary["blocks"], summary["blocks"]
 else:
     names = open(f"{d}/survivors.txt").read().split()

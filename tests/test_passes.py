@@ -21,6 +21,7 @@ import pytest
 import scipy.stats
 
 from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.layout import StageFiles
 from descriptor_pipeline.passes import run_pass, run_shard
 
 N_ROWS = 1500
@@ -108,10 +109,7 @@ def write_inputs(directory: Path, order: list[str], cols: dict[str, np.ndarray],
 
 def do_pass(pass_name: str, config: dict, inputs: dict[str, str], survivors_in: str, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    summary = run_pass(
-        pass_name, config, inputs["sample"], survivors_in, inputs["stats"],
-        str(out / "clusters.parquet"), str(out / "edges.parquet"), str(out / "survivors.txt"), str(out / "summary.json"),
-    )
+    summary = run_pass(pass_name, config, StageFiles(Path(inputs["sample"]).parent), survivors_in, StageFiles(out))
     clusters = pq.read_table(out / "clusters.parquet")
     edges = pq.read_table(out / "edges.parquet")
     survivors = (out / "survivors.txt").read_text(encoding="utf-8").splitlines()
@@ -321,10 +319,8 @@ def test_shards_gather_to_the_single_job_result(tmp_path: Path, chain) -> None:
 
 def do_pass_with(pass_name: str, config: dict, inputs: dict[str, str], out: Path, edge_shards=()) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    return run_pass(
-        pass_name, config, inputs["sample"], inputs["survivors"], inputs["stats"], str(out / "clusters.parquet"),
-        str(out / "edges.parquet"), str(out / "survivors.txt"), str(out / "summary.json"), edge_shards=edge_shards,
-    )
+    return run_pass(pass_name, config, StageFiles(Path(inputs["sample"]).parent), inputs["survivors"], StageFiles(out),
+                    edge_shards=edge_shards)
 
 
 def test_min_predictability_refuses_one_way_links(tmp_path: Path, chain, planted) -> None:

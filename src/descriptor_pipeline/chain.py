@@ -40,9 +40,7 @@ def passes_into(config: Mapping[str, Any], results: Results, ingest: StageFiles 
             raise PipelineError(f"config key 'passes.{name}.shards': a chain in one process runs unsharded passes; use 1")
         out = results.stage(name)
         out.folder.mkdir(parents=True, exist_ok=True)
-        run_pass(name, stage_config(config, name), str(ingest.sample), str(survivors), str(ingest.column_stats),
-                 out_clusters=str(out.clusters), out_edges=str(out.edges), out_survivors=str(out.survivors),
-                 out_summary=str(out.summary), threads=threads)
+        run_pass(name, stage_config(config, name), ingest, survivors, out, threads=threads)
         survivors = out.survivors
     return survivors
 

@@ -30,6 +30,7 @@ from descriptor_pipeline.backend import get_namespace, resolve_backend
 from descriptor_pipeline.dependence import HSIC, RDC, EdgeResult, Measure, Spearman, all_pairs, derive_seed
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.graph import cluster_descriptors
+from descriptor_pipeline.layout import StageFiles
 from descriptor_pipeline.logs import LOG, Progress
 from descriptor_pipeline.predictability import pair_figures
 from descriptor_pipeline.settings import PASSES, PassSettings
@@ -192,67 +193,92 @@ def _step_figures(names: Sequence[str], i: np.ndarray, j: np.ndarray, a_from_b: 
 def run_pass(
     pass_name: str,
     config: Mapping[str, Any],
-    sample_path: str,
-    survivors_in: str,
-    column_stats: str,
-    out_clusters: str,
-    out_edges: str,
-    out_survivors: str,
-    out_summary: str,
+    ingest: StageFiles,
+    survivors_in: str | Path,
+    out: StageFiles,
     threads: int = 1,
     edge_shards: Sequence[str] = (),
 ) -> dict:
-    """Run one dependence pass end to end and write its four outputs; return the summary.
+    """Run one dependence pass end to end and write its four outputs into ``out``; return the summary.
 
     ``config``: the config, or the part of it the pass reads (``settings.stage_config(config, pass_name)``).
-
-    ``threads`` workers share the block products; the outputs do not depend on their number. With
-    ``edge_shards`` (files of run_shard) the edges are gathered from them instead of computed here, so
-    this job needs no GPU even when the shards ran on one.
+    The pass reads ``survivors_in`` (the previous stage's list) and the sample and statistics of
+    ``ingest``. ``threads`` workers share the block products; the outputs do not depend on their number.
+    With ``edge_shards`` (files of run_shard) the edges are gathered from them instead of computed here,
+    so this job needs no GPU even when the shards ran on one.
     """
     t0 = time.perf_counter()
-    checkpoints.verify(survivors_in, sample_path, column_stats)  # before anything is written
+    checkpoints.verify(survivors_in, ingest.sample, ingest.column_stats)  # before anything is written
     settings = PassSettings.from_config(pass_name, config)
-    threshold = settings.threshold
     names_in = io.read_lines(survivors_in)
     names = sorted(names_in)  # compute in name order: column order cannot matter
-    found = gather_shards(edge_shards, len(names)) if edge_shards else compute_edges(settings, sample_path, names, threads)
-    edges = found.edges
-    order = np.lexsort((edges.j, edges.i))  # (i, j) order: the same however the blocks were computed
-    # |rho|, normalized HSIC and RDC are at most 1; float32 products can round a value of 1 up by a few
-    # 1e-6 (RDC on Mordred's E-state pairs: 1.0000063). Clipped after thresholding, so no link changes.
-    edges.i, edges.j, edges.similarity = edges.i[order], edges.j[order], np.minimum(edges.similarity[order], 1.0)
+    found = (gather_shards(edge_shards, len(names)) if edge_shards
+             else compute_edges(settings, str(ingest.sample), names, threads))
+    edges = _in_pair_order(found.edges)
     t_pairs = time.perf_counter()
-    min_predictability = settings.min_predictability
-    a_from_b, b_from_a = edge_predictability(sample_path, names, edges.i, edges.j, settings.max_rows)
-    merge = np.minimum(a_from_b, b_from_a) >= min_predictability
+    a_from_b, b_from_a = edge_predictability(str(ingest.sample), names, edges.i, edges.j, settings.max_rows)
+    merge = np.minimum(a_from_b, b_from_a) >= settings.min_predictability
     if len(merge):
         LOG.info("%s: %d of %d links are merges (each predicts the other >= %.3g); %d refused",
-                 pass_name, int(merge.sum()), len(merge), min_predictability, int((~merge).sum()))
+                 pass_name, int(merge.sum()), len(merge), settings.min_predictability, int((~merge).sum()))
     t_predict = time.perf_counter()
-
-    stats = pq.read_table(column_stats, columns=["column", "missing_ratio", "robust_variance"]).to_pydict()
-    missing = {c: (m if m is not None else 0.0) for c, m in zip(stats["column"], stats["missing_ratio"])}
-    rvar = {c: (v if v is not None else 0.0) for c, v in zip(stats["column"], stats["robust_variance"])}
-    clustering = cluster_descriptors(
-        names, edges.i[merge], edges.j[merge], edges.similarity[merge], threshold, derive_seed(settings.seed, pass_name, "leiden"),
-        keep=settings.keep, prefer=settings.prefer, missing_ratio=missing, robust_variance=rvar,
-    )
+    clustering = _cluster(settings, names, edges, merge, ingest.column_stats)
     t_cluster = time.perf_counter()
 
     survivor_set = set(clustering.survivors)
     survivors = [n for n in names_in if n in survivor_set]
-    sizes = np.bincount(np.asarray(clustering.cluster, dtype=np.int64)) if names else np.zeros(0, dtype=np.int64)
-    io.write_parquet(out_edges, pa.table({
+    io.write_parquet(out.edges, _edges_table(names, edges, a_from_b, b_from_a, merge))
+    io.write_parquet(out.clusters, _clusters_table(clustering, _step_figures(names, edges.i, edges.j, a_from_b, b_from_a)))
+    summary = _summary(settings, Path(survivors_in).parent.name, names, survivors, found, merge, clustering, {
+        "read": round(found.read_seconds, 3),
+        "pairs": round(edges.seconds, 3),  # with shards: summed over their jobs
+        "predictability": round(t_predict - t_pairs, 3),
+        "cluster": round(t_cluster - t_predict, 3),
+    })
+    io.write_lines(out.survivors, survivors)
+    summary[checkpoints.RECORD_KEY] = checkpoints.record([out.edges, out.clusters, out.survivors])
+    io.write_json(out.summary, summary)  # last: what the summary records is on disk
+    LOG.info("%s: %d of %d descriptors survive (%.1f s)", pass_name, len(survivors), len(names), time.perf_counter() - t0)
+    return summary
+
+
+def _in_pair_order(edges: EdgeResult) -> EdgeResult:
+    """The edges in (i, j) order, the same however the blocks were computed, similarities clipped at 1.
+
+    |rho|, normalized HSIC and RDC are at most 1; float32 products can round a value of 1 up by a few
+    1e-6 (RDC on Mordred's E-state pairs: 1.0000063). Clipped after thresholding, so no link changes.
+    """
+    order = np.lexsort((edges.j, edges.i))
+    edges.i, edges.j, edges.similarity = edges.i[order], edges.j[order], np.minimum(edges.similarity[order], 1.0)
+    return edges
+
+
+def _cluster(settings: PassSettings, names: Sequence[str], edges: EdgeResult, merge: np.ndarray, column_stats: Path):
+    """Leiden on the merges, representatives chosen with keep / prefer and the ingest statistics."""
+    stats = pq.read_table(column_stats, columns=["column", "missing_ratio", "robust_variance"]).to_pydict()
+    missing = {c: (m if m is not None else 0.0) for c, m in zip(stats["column"], stats["missing_ratio"])}
+    rvar = {c: (v if v is not None else 0.0) for c, v in zip(stats["column"], stats["robust_variance"])}
+    return cluster_descriptors(
+        names, edges.i[merge], edges.j[merge], edges.similarity[merge], settings.threshold,
+        derive_seed(settings.seed, settings.name, "leiden"), keep=settings.keep, prefer=settings.prefer,
+        missing_ratio=missing, robust_variance=rvar,
+    )
+
+
+def _edges_table(names: Sequence[str], edges: EdgeResult, a_from_b: np.ndarray, b_from_a: np.ndarray,
+                 merge: np.ndarray) -> pa.Table:
+    return pa.table({
         "descriptor_a": pa.array([names[k] for k in edges.i], type=pa.string()),
         "descriptor_b": pa.array([names[k] for k in edges.j], type=pa.string()),
         "similarity": pa.array(edges.similarity, type=pa.float64()),
         "a_from_b": pa.array(a_from_b, type=pa.float64()),
         "b_from_a": pa.array(b_from_a, type=pa.float64()),
         "is_merge": pa.array(merge, type=pa.bool_()),
-    }))
-    figure_of = _step_figures(names, edges.i, edges.j, a_from_b, b_from_a)
-    io.write_parquet(out_clusters, pa.table({
+    })
+
+
+def _clusters_table(clustering, figure_of: dict[tuple[str, str], float]) -> pa.Table:
+    return pa.table({
         "descriptor": pa.array(clustering.names, type=pa.string()),
         "cluster": pa.array(clustering.cluster, type=pa.int64()),
         "representative": pa.array(clustering.representative, type=pa.string()),
@@ -262,11 +288,17 @@ def run_pass(
         "is_representative": pa.array([n == r for n, r in zip(clustering.names, clustering.representative)]),
         "community": pa.array(clustering.community, type=pa.int64()),
         "centrality": pa.array(clustering.centrality, type=pa.float64()),
-    }))
-    summary = {
-        "pass": pass_name,
-        "input_stage": Path(survivors_in).parent.name,
-        "threshold": threshold,
+    })
+
+
+def _summary(settings: PassSettings, input_stage: str, names: Sequence[str], survivors: Sequence[str], found: PassEdges,
+             merge: np.ndarray, clustering, seconds: dict[str, float]) -> dict:
+    edges = found.edges
+    sizes = np.bincount(np.asarray(clustering.cluster, dtype=np.int64)) if names else np.zeros(0, dtype=np.int64)
+    return {
+        "pass": settings.name,
+        "input_stage": input_stage,
+        "threshold": settings.threshold,
         "descriptors_in": len(names),
         "descriptors_out": len(survivors),
         "removed": len(names) - len(survivors),
@@ -274,7 +306,7 @@ def run_pass(
         "edges": int(len(edges.i)),
         "merges": int(merge.sum()),
         "refused_links": int((~merge).sum()),
-        "min_predictability": min_predictability,
+        "min_predictability": settings.min_predictability,
         "clusters": int(len(sizes)),
         "cluster_size_max": int(sizes.max()) if len(sizes) else 0,
         "cluster_size_counts": {str(int(s)): int(c) for s, c in zip(*np.unique(sizes, return_counts=True))} if len(sizes) else {},
@@ -289,16 +321,6 @@ def run_pass(
         "blocks": edges.n_blocks,
         "features": edges.features,
         "settings": dict(settings.section),
-        "seconds": {
-            "read": round(found.read_seconds, 3),
-            "pairs": round(edges.seconds, 3),  # with shards: summed over their jobs
-            "predictability": round(t_predict - t_pairs, 3),
-            "cluster": round(t_cluster - t_predict, 3),
-        },
+        "seconds": seconds,
         "peak_rss_mb": round(_peak_rss_mb(), 1),
     }
-    io.write_lines(out_survivors, survivors)
-    summary[checkpoints.RECORD_KEY] = checkpoints.record([out_edges, out_clusters, out_survivors])
-    io.write_json(out_summary, summary)  # last: what the summary records is on disk
-    LOG.info("%s: %d of %d descriptors survive (%.1f s)", pass_name, len(survivors), len(names), time.perf_counter() - t0)
-    return summary

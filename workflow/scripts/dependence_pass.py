@@ -1,5 +1,8 @@
 """Rules spearman, hsic, rdc: one dependence pass over the previous stage's survivors."""
 
+from pathlib import Path
+
+from descriptor_pipeline.layout import StageFiles
 from descriptor_pipeline.passes import run_pass
 from descriptor_pipeline.stage import run_stage
 
@@ -8,13 +11,9 @@ def main(smk):
     run_pass(
         smk.params.pass_name,
         smk.params.settings,
-        sample_path=smk.input.sample,
+        ingest=StageFiles(Path(smk.input.sample).parent),
         survivors_in=smk.input.survivors,
-        column_stats=smk.input.stats,
-        out_clusters=smk.output.clusters,
-        out_edges=smk.output.edges,
-        out_survivors=smk.output.survivors,
-        out_summary=smk.output.summary,
+        out=StageFiles(Path(smk.output.summary).parent),
         threads=smk.threads,
         edge_shards=list(smk.input.edge_shards),
     )
