@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 # (see profiles/slurm/config.yaml). Memory and time limits grow with the attempt, so a job killed for
 # memory or time is resubmitted with twice as much when the profile sets `retries`.
 
-# Time limit of the first attempt, in minutes. HSIC is the slowest pass (minutes for 1,000 columns x
-# 5,000 rows on 2 cores), and pass times grow with the square of the columns (docs/benchmarks.md).
+# Time limit of the first attempt, in minutes; the figures they come from: docs/benchmarks.md,
+# "Memory and time requests of the rules".
 RUNTIME_MINUTES = {
     "demo_data": 10,
     "ingest": 120,
@@ -92,13 +92,8 @@ def ingest_mem_mb():
     """Memory of ingest in MB: 1,500 for DuckDB's buffers and aggregate states, 10 times the row
     sample's values (the sample candidates pass through Arrow and NumPy, and the statistics on the
     sample hold several copies of it) and 3 times the largest row group (DuckDB decodes whole row
-    groups, one per thread).
-
-    An upper bound fitted to measured peaks (docs/benchmarks.md) of the earlier, streaming scan: 1.4
-    GiB for 50,000 rows x 967 columns in 39 MiB row groups, 1.9 GiB for the same in 403 MiB row groups,
-    3.9 GiB for 200,000 x 1,911 in 400 MiB row groups, 3.7 GiB for 20 million x 200 in 1 GiB row
-    groups. The DuckDB aggregate scan peaks lower (3.2 GiB at 200,000 x 1,911). 4,000 when the input
-    size is not known at parse time (the demo).
+    groups, one per thread); 4,000 when the input size is not known at parse time (the demo). An upper
+    bound fitted to measured peaks: docs/benchmarks.md, "Memory and time requests of the rules".
     """
     values = input_values_mb(rows_used())
     if values is None:
@@ -118,8 +113,8 @@ def pass_mem_mb(pass_name):
     float64 copy and its features).
 
     An upper bound from the input's width, as the survivors of the earlier stages are not known when
-    the workflow is parsed (Spearman over 20,000 columns x 20,000 rows: 10.2 GB asked, 5.5 GiB used).
-    8,000 when the input size is not known at parse time (the demo).
+    the workflow is parsed; 8,000 when the input size is not known at parse time (the demo). Measured
+    against: docs/benchmarks.md, "Memory and time requests of the rules".
     """
     values = input_values_mb(rows_used(pass_name))
     if values is None:
