@@ -16,8 +16,9 @@ import pyarrow.parquet as pq
 from descriptor_pipeline import checkpoints, io
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.layout import Results
+from descriptor_pipeline.passes import MEASURES as PASS_KINDS
 
-MEASURES = {"ingest": "an exact duplicate", "spearman": "|Spearman rho|", "hsic": "normalized HSIC", "rdc": "RDC"}
+MEASURES = {"ingest": "an exact duplicate", **{name: kind.label for name, kind in PASS_KINDS.items()}}
 SHOWN = 5  # alternatives named in a survivor's paragraph
 
 

@@ -16,7 +16,7 @@ import json
 import resource
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,18 +35,32 @@ from descriptor_pipeline.logs import LOG, Progress
 from descriptor_pipeline.predictability import pair_figures
 from descriptor_pipeline.settings import PASSES, PassSettings
 
-__all__ = ["PASSES", "PassSettings", "make_measure", "read_sample", "run_pass", "run_shard"]
+__all__ = ["MEASURES", "PASSES", "PassKind", "PassSettings", "make_measure", "read_sample", "run_pass", "run_shard"]
+
+
+@dataclass(frozen=True)
+class PassKind:
+    """What a dependence pass is: how its similarity is named to a reader, and its measure built from the
+    pass's settings and a seed."""
+
+    label: str
+    build: Callable[[PassSettings, int], Measure]
+
+
+# The one registry of the passes' measures, in run order (the names are settings.PASSES).
+MEASURES: dict[str, PassKind] = {
+    "spearman": PassKind("|Spearman rho|", lambda s, seed: Spearman()),
+    "hsic": PassKind("normalized HSIC", lambda s, seed: HSIC(n_features=s.measure["n_features"], seed=seed)),
+    "rdc": PassKind("RDC", lambda s, seed: RDC(k=s.measure["k"], s=s.measure["s"], seed=seed)),
+}
+if tuple(MEASURES) != PASSES:
+    raise RuntimeError(f"passes.MEASURES {tuple(MEASURES)} and settings.PASSES {PASSES} disagree")
 
 
 def make_measure(pass_name: str, config: Mapping[str, Any] | PassSettings) -> Measure:
     """The measure of a pass, with its settings and a seed derived from the config seed and the pass name."""
     s = config if isinstance(config, PassSettings) else PassSettings.from_config(pass_name, config)
-    seed = derive_seed(s.seed, s.name, "features")
-    if s.name == "spearman":
-        return Spearman()
-    if s.name == "hsic":
-        return HSIC(n_features=s.measure["n_features"], seed=seed)
-    return RDC(k=s.measure["k"], s=s.measure["s"], seed=seed)
+    return MEASURES[s.name].build(s, derive_seed(s.seed, s.name, "features"))
 
 
 def read_sample(path: str, names: Sequence[str], max_rows: int = 0, columns_per_read: int = 256) -> np.ndarray:
