@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from descriptor_pipeline.ingest import IngestSettings, run_ingest
+from descriptor_pipeline.layout import StageFiles
 from workflow_helpers import assert_ok, copy_workflow, snakemake
 from workflow_helpers import workdir  # noqa: F401  (the fixture: a copy of the workflow, for every module)
 
@@ -75,29 +76,30 @@ class IngestResult:
     """The three ingest outputs, read back."""
 
     out_dir: Path
-    stats: pd.DataFrame  # column_stats.parquet, indexed by column name
+    stats: pd.DataFrame  # the column stats, indexed by column name
     survivors: list[str]
     sample: pa.Table
     summary: dict
 
     @property
     def stats_path(self) -> Path:
-        return self.out_dir / "column_stats.parquet"
+        return StageFiles(self.out_dir).column_stats
 
     @property
     def sample_path(self) -> Path:
-        return self.out_dir / "sample.parquet"
+        return StageFiles(self.out_dir).sample
 
     @property
     def survivors_path(self) -> Path:
-        return self.out_dir / "survivors.txt"
+        return StageFiles(self.out_dir).survivors
 
     def reason(self) -> dict[str, object]:
         return {k: (None if pd.isna(v) else v) for k, v in self.stats["reason"].items()}
 
 
 def ingest_paths(out_dir: Path) -> tuple[Path, Path, Path]:
-    return out_dir / "column_stats.parquet", out_dir / "survivors.txt", out_dir / "sample.parquet"
+    files = StageFiles(out_dir)
+    return files.column_stats, files.survivors, files.sample
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from descriptor_pipeline.layout import Results
+
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
 _RECORD_ERRORS = """<script>
@@ -145,10 +147,11 @@ def _render(chromium: str, page: Path, screenshot: Path | None, size: str, tmp: 
 def main(argv: list[str]) -> int:
     """Screenshots of the landing page and of a few figures of ``argv[0]`` into the folder ``argv[1]``."""
     report, out = Path(argv[0]), Path(argv[1])
+    run = Results()
     shots = {
-        "report-overview.png": show_result("results/report/funnel.svg"),
-        "report-similarity.png": show_result("results/report/spearman/similarity.svg"),
-        "report-clusters.png": show_result("results/report/rdc/largest_clusters.svg"),
+        "report-overview.png": show_result(str(run.figure("funnel"))),
+        "report-similarity.png": show_result(str(run.figure("similarity", "spearman"))),
+        "report-clusters.png": show_result(str(run.figure("largest_clusters", "rdc"))),
     }
     for name, steps in shots.items():
         view = open_report(report, steps, screenshot=out / name, size="1400,900")

@@ -11,7 +11,7 @@ import yaml
 
 from descriptor_pipeline import DescriptorPipeline, PipelineConfig, PipelineError
 from descriptor_pipeline.demo import make_table
-from workflow_helpers import REPO, assert_ok, output_of, snakemake
+from workflow_helpers import REPO, RUN, assert_ok, output_of, results_of, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -43,13 +43,13 @@ def test_api_equals_command_line(planted_files, workdir: Path, tmp_path: Path, m
     result = DescriptorPipeline(PipelineConfig(parquet_glob="data/*.parquet", output_dir="run", **SETTINGS)).run()
 
     assert_ok(snakemake(workdir, {**SETTINGS, "input": str(data / "*.parquet")}))
-    cli_final = (workdir / "results/final_descriptors.txt").read_text().splitlines()
-    cli_report = json.loads((workdir / "results/surviving_descriptors_clusters.json").read_text())
+    cli_final = results_of(workdir).final_list.read_text().splitlines()
+    cli_report = json.loads(results_of(workdir).cluster_report.read_text())
 
     assert result.final_descriptors == cli_final
     assert without_run_specific(result.clusters) == without_run_specific(cli_report)
-    assert result.results_dir == Path("run/results")
-    assert (tmp_path / "run/results/final_descriptors.txt").read_text().splitlines() == cli_final
+    assert result.results_dir == Path("run") / RUN.root
+    assert results_of(tmp_path / "run").final_list.read_text().splitlines() == cli_final
     for stage in ("ingest", "spearman", "hsic", "rdc"):
         assert (tmp_path / f"run/logs/{stage}.log").exists()  # every stage ran as its own job
     used = yaml.safe_load((tmp_path / "run/run-config.yaml").read_text())
@@ -71,7 +71,7 @@ def test_api_equals_command_line(planted_files, workdir: Path, tmp_path: Path, m
     assert page == Path("run/report.html")
     assert "Nothing to be done" in log.read_text()  # the run's log is kept; the report's has its own
     assert (tmp_path / "run/logs/snakemake-report.log").exists()
-    assert '"results/report/funnel.svg"' in page.read_text(encoding="utf-8")
+    assert json.dumps(str(RUN.figure("funnel"))) in page.read_text(encoding="utf-8")
     with pytest.raises(PipelineError, match=r"report path 'run/report\.pdf': the name must end in \.html or \.zip"):
         pipeline.report("run/report.pdf")
 
@@ -101,7 +101,7 @@ def test_api_input_errors_are_one_line(planted_files, tmp_path: Path) -> None:
     with pytest.raises(PipelineError, match="'keep'.*not_a_column") as caught:
         DescriptorPipeline(config).run()
     assert "\n" not in str(caught.value) and "Traceback" not in str(caught.value)
-    assert not (tmp_path / "b/results/final_descriptors.txt").exists()
+    assert not results_of(tmp_path / "b").final_list.exists()
     with pytest.raises(PipelineError, match="not both"):
         PipelineConfig(parquet_glob="x/*.parquet", input="y/*.parquet")
 

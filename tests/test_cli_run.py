@@ -17,7 +17,7 @@ from descriptor_pipeline.run import _settings, commented_config
 from descriptor_pipeline.settings import complete
 from descriptor_pipeline.settings import defaults as schema_defaults
 from descriptor_pipeline.settings import read_by
-from workflow_helpers import REPO, SNAKEMAKE, output_of, snakemake_env
+from workflow_helpers import REPO, SNAKEMAKE, output_of, results_of, snakemake_env
 
 SCHEMA = REPO / "config" / "schema.yaml"
 
@@ -124,7 +124,7 @@ def test_run_bad_arguments_one_line(args: list[str], message: str, tmp_path: Pat
     assert main(["run", *args]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("descriptor-pipeline: error: ") and message in err, err
-    assert not (tmp_path / "results").exists()
+    assert not results_of(tmp_path).root.exists()
 
 
 def dry_run_jobs(output: str) -> set[str]:
@@ -151,7 +151,7 @@ def test_run_passes_overrides_and_snakemake_args(tmp_path: Path, monkeypatch, ca
                                       "max_rows": 5000, "shards": 1}
     log = (tmp_path / "out/logs/snakemake.log").read_text()
     assert "rdc" not in dry_run_jobs(log) and {"ingest", "spearman", "hsic", "select"} <= dry_run_jobs(log)
-    assert not (tmp_path / "out/results/final_descriptors.txt").exists()
+    assert not results_of(tmp_path / "out").final_list.exists()
 
     proc = subprocess.run(
         [str(SNAKEMAKE), "-n", "--cores", "1", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path / "raw"),

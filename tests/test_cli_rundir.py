@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workflow_helpers import snakemake_env
+from workflow_helpers import RUN, results_of, snakemake_env
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,7 @@ def test_version() -> None:
 def test_rerun_without_input_resumes_the_recorded_input_and_another_input_is_refused(finished: Path) -> None:
     run = finished / "my-run"
     record = (run / "run-config.yaml").read_bytes()
-    final = (run / "results/final_descriptors.txt").read_bytes()
+    final = results_of(run).final_list.read_bytes()
     # The README's resume example, as a dry run: only the pass that changed and what follows it.
     out = ok(cli(finished, "run", "--directory", "my-run", "--config", "passes.rdc.threshold=0.85", "--", "--dry-run"))
     line = next(x for x in out.splitlines() if "dry run: would run" in x)
@@ -63,15 +63,15 @@ def test_rerun_without_input_resumes_the_recorded_input_and_another_input_is_ref
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
     assert "holds the results of another input" in proc.stderr and "--force" in proc.stderr
     assert (run / "run-config.yaml").read_bytes() == record
-    assert (run / "results/final_descriptors.txt").read_bytes() == final
+    assert results_of(run).final_list.read_bytes() == final
 
 
 def test_a_target_after_the_double_dash_rebuilds_only_that_file(finished: Path) -> None:
     run = finished / "my-run"
-    report = run / "results/surviving_descriptors_clusters.json"
+    report = results_of(run).cluster_report
     before = report.read_bytes()
     report.unlink()
-    out = ok(cli(finished, "run", "--directory", "my-run", "--", "results/surviving_descriptors_clusters.json"))
+    out = ok(cli(finished, "run", "--directory", "my-run", "--", str(RUN.cluster_report)))
     assert [x.split("started ", 1)[1] for x in out.splitlines() if " started " in x] == ["backtrack"], out
     assert report.read_bytes() == before
 
@@ -89,16 +89,17 @@ def test_report_of_a_run_directory_keeps_its_record(finished: Path, tmp_path: Pa
 
 def test_a_damaged_checkpoint_gives_the_command_that_mends_it(finished: Path) -> None:
     run = finished / "my-run"
-    final = (run / "results/final_descriptors.txt").read_bytes()
-    (run / "results/spearman/survivors.txt").write_text("")
+    files = results_of(run)
+    final = files.final_list.read_bytes()
+    files.stage("spearman").survivors.write_text("")
     proc = cli(finished, "run", "--directory", "my-run")
     errors = [x for x in proc.stderr.splitlines() if "error" in x.lower()]
     assert proc.returncode == 1 and len(errors) == 1 and errors[0].startswith("descriptor-pipeline: error: "), proc.stderr
     advice = "descriptor-pipeline run --directory my-run -- --forcerun spearman"
-    assert "results/spearman/survivors.txt: damaged or replaced" in proc.stderr and advice in proc.stderr, proc.stderr
-    assert (run / "results/final_descriptors.txt").read_bytes() == final
+    assert f"{RUN.stage('spearman').survivors}: damaged or replaced" in proc.stderr and advice in proc.stderr, proc.stderr
+    assert files.final_list.read_bytes() == final
     ok(cli(finished, *advice.split()[1:]))
-    assert (run / "results/final_descriptors.txt").read_bytes() == final
+    assert files.final_list.read_bytes() == final
 
 
 def wait_for_stability(proc: subprocess.Popen, log: Path) -> None:
@@ -129,7 +130,7 @@ def test_ctrl_c_says_how_to_resume_and_a_killed_run_leaves_a_lock_the_cli_explai
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.strip().splitlines()[-1] == (
         "descriptor-pipeline: interrupted; finished stages are kept: run the same command again to resume")
-    assert not (tmp_path / "run/results/stability.json").exists()
+    assert not results_of(tmp_path / "run").stability.exists()
 
     # A run killed outright (SIGKILL to everything) leaves Snakemake's lock behind.
     log.unlink()
@@ -146,4 +147,4 @@ def test_ctrl_c_says_how_to_resume_and_a_killed_run_leaves_a_lock_the_cli_explai
     ok(cli(tmp_path, "run", "--directory", "run", "--", "--unlock"))
     out = ok(cli(tmp_path, *args[1:]))  # resumed: the job that did not finish, not ingest or the passes
     assert " started stability" in out and " started ingest" not in out and " started hsic" not in out
-    assert (tmp_path / "run/results/stability.json").is_file()
+    assert results_of(tmp_path / "run").stability.is_file()

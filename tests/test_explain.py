@@ -1,5 +1,5 @@
 """``descriptor-pipeline explain NAME``: what the demo run did with each column, checked against the
-cluster report and column_stats.parquet that the run wrote."""
+cluster report and the ingest column stats that the run wrote."""
 
 from __future__ import annotations
 
@@ -11,16 +11,18 @@ import pytest
 from descriptor_pipeline.cli import main
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.explain import explain
+from descriptor_pipeline.layout import Results
+from workflow_helpers import RUN, results_of
 
 pytestmark = pytest.mark.slow  # the shared demo run
 
 
 @pytest.fixture(scope="module")
 def run(demo_run):
-    results = demo_run / "results"
-    report = json.loads((results / "surviving_descriptors_clusters.json").read_text(encoding="utf-8"))
-    stats = {r["column"]: r for r in pq.read_table(results / "ingest/column_stats.parquet").to_pylist()}
-    return results, report, stats
+    files = results_of(demo_run)
+    report = json.loads(files.cluster_report.read_text(encoding="utf-8"))
+    stats = {r["column"]: r for r in pq.read_table(files.ingest.column_stats).to_pylist()}
+    return files.root, report, stats
 
 
 def test_every_input_column_gets_one_paragraph(run):
@@ -43,7 +45,7 @@ def test_a_removed_descriptor_names_every_step_and_its_survivor(run):
     assert longest >= 2  # the demo has chains through more than one pass
     for survivor, alternative, steps in chains:
         text = explain(alternative, results)
-        assert text.endswith(f"{survivor!r} stands for it in final_descriptors.txt (alternatives.tsv lists the pair).")
+        assert text.endswith(f"{survivor!r} stands for it in {RUN.final_list.name} ({RUN.alternatives.name} lists the pair).")
         at = 0
         for step in steps:  # every step, in order, with its similarity against the pass threshold
             if step["pass"] == "ingest":
@@ -114,12 +116,12 @@ def test_a_text_column_of_numbers_is_explained_as_such():
 
 
 def test_a_survivor_names_its_links_that_were_not_merges(run):
-    """A refused link (edges.parquet, is_merge false) is told from the survivor's side, strongest first,
+    """A refused link (a row of the pass's edges, is_merge false) is told from the survivor's side, strongest first,
     with both figures; a survivor without one says nothing of it."""
     results, report, _ = run
     refused = {}
     for p in ("spearman", "hsic", "rdc"):
-        for r in pq.read_table(results / p / "edges.parquet").to_pylist():
+        for r in pq.read_table(Results(results).stage(p).edges).to_pylist():
             if not r["is_merge"]:
                 for name, other, own, back in ((r["descriptor_a"], r["descriptor_b"], r["a_from_b"], r["b_from_a"]),
                                                (r["descriptor_b"], r["descriptor_a"], r["b_from_a"], r["a_from_b"])):

@@ -1,4 +1,4 @@
-"""results/alternatives.tsv from the cluster report (export.py)."""
+"""The run's alternatives table (``Results.alternatives``) from the cluster report (export.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from descriptor_pipeline.export import COLUMNS, write_alternatives_tsv
+from descriptor_pipeline.layout import Results
 
 
 def report() -> dict:
@@ -30,11 +31,12 @@ def report() -> dict:
 
 
 def test_alternatives_tsv(tmp_path: Path) -> None:
-    (tmp_path / "report.json").write_text(json.dumps(report()))
-    (tmp_path / "final.txt").write_text("A\nlone\n")
-    n = write_alternatives_tsv(tmp_path / "report.json", tmp_path / "final.txt", tmp_path / "alternatives.tsv")
+    run = Results(tmp_path)
+    run.cluster_report.write_text(json.dumps(report()))
+    run.final_list.write_text("A\nlone\n")
+    n = write_alternatives_tsv(run.cluster_report, run.final_list, run.alternatives)
     assert n == 2
-    with open(tmp_path / "alternatives.tsv", newline="", encoding="utf-8") as handle:
+    with open(run.alternatives, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
     assert rows[0] == list(COLUMNS)
     assert rows[1] == ["A", "B", "rdc", "", "0.93", "0.93", "0.8", "0.8"]

@@ -15,6 +15,7 @@ import pytest
 from descriptor_pipeline import scan
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.ingest import IngestSettings, choose_keeper, run_ingest
+from descriptor_pipeline.layout import StageFiles
 
 
 def winsorized_reference(x: np.ndarray) -> float:
@@ -339,7 +340,8 @@ def test_sample_rows_zero_keeps_every_row(write_table, ingest):
 
 
 def ingest_paths(out: Path) -> tuple[Path, Path, Path]:
-    return out / "column_stats.parquet", out / "survivors.txt", out / "sample.parquet"
+    files = StageFiles(out)
+    return files.column_stats, files.survivors, files.sample
 
 
 def assert_fails_cleanly(tmp_path: Path, files: list[str], settings: IngestSettings, *culprits: str) -> PipelineError:
@@ -477,8 +479,8 @@ def test_column_groups_do_not_change_the_outputs(write_table, ingest, monkeypatc
     # the progress of a scan in column groups counts rows, and says how many queries a batch takes
     assert "ingest scan (4 queries of up to 4 columns a batch): 400/400 rows (100.0%)" in caplog.text
     assert "rows (each in" not in caplog.text
-    for name in ("column_stats.parquet", "survivors.txt", "sample.parquet"):
-        assert (whole.out_dir / name).read_bytes() == (grouped.out_dir / name).read_bytes(), name
+    for a, b in zip(ingest_paths(whole.out_dir), ingest_paths(grouped.out_dir)):
+        assert a.read_bytes() == b.read_bytes(), a.name
 
 
 def test_a_table_wider_than_duckdbs_grouped_aggregate_limit(write_table, ingest):

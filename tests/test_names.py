@@ -16,7 +16,7 @@ import pytest
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import inspect_inputs
 from test_workflow_bad_input import assert_fails_clearly, assert_handled, column_stats, run, write
-from workflow_helpers import output_of
+from workflow_helpers import output_of, results_of
 
 # ---- refused names ------------------------------------------------------------------------------
 
@@ -62,7 +62,8 @@ def test_refused_names_through_the_workflow(workdir, case):
     name, words = REFUSED[case]
     proc = run(workdir, write(workdir, "x.parquet", table_with(name)))
     assert_fails_clearly(workdir, proc, "x.parquet", *words[:1])
-    assert not (workdir / "results/ingest").exists() or not any((workdir / "results/ingest").iterdir())
+    ingest = results_of(workdir).ingest.folder
+    assert not ingest.exists() or not any(ingest.iterdir())
 
 
 # ---- carried names ------------------------------------------------------------------------------
@@ -127,21 +128,22 @@ def test_hostile_names_are_carried_exactly_through_every_output(workdir):
     assert rep["nARing"] == "NARING" and "naRing" in report["descriptors"]
 
     # the line-per-name lists and the TSV hold the names byte for byte
-    final = (workdir / "results/final_descriptors.txt").read_bytes().decode("utf-8").split("\n")[:-1]
+    files = results_of(workdir)
+    final = files.final_list.read_bytes().decode("utf-8").split("\n")[:-1]
     assert set(final) <= set(CARRIED) and len(final) == len(set(final))
-    with open(workdir / "results/alternatives.tsv", newline="", encoding="utf-8") as fh:
+    with open(files.alternatives, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
     pairs = {(r["alternative"], r["survivor"]) for r in rows}
     assert pairs == set(rep.items())
     for p in ("spearman", "hsic", "rdc"):
-        clusters = pq.read_table(workdir / f"results/{p}/clusters.parquet").column("descriptor").to_pylist()
+        clusters = pq.read_table(files.stage(p).clusters).column("descriptor").to_pylist()
         assert set(clusters) <= set(CARRIED)
-    sample = pq.read_table(workdir / "results/ingest/sample.parquet")
+    sample = pq.read_table(files.ingest.sample)
     assert sample.column_names == [n for n in table.column_names if stats.loc[n, "status"] == "kept"]
     for name in sample.column_names:  # sample_rows=0: every row, each column with its own values
         got = np.sort(np.nan_to_num(sample.column(name).to_numpy(), nan=np.inf))
         np.testing.assert_array_equal(got, np.sort(np.nan_to_num(table.column(name).to_numpy(), nan=np.inf)), name[:30])
     assert "Glyph" not in output_of(proc)  # a character the figure font lacks: the browser draws it
-    for svg in (workdir / "results/report").rglob("*.svg"):  # the 2,001-character name is drawn shortened
+    for svg in files.report.rglob("*.svg"):  # the 2,001-character name is drawn shortened
         width = float(re.search(r'width="([0-9.]+)pt"', svg.read_text(encoding="utf-8")).group(1))
         assert width < 1500, (svg.name, width)

@@ -159,15 +159,17 @@ def test_end_to_end_figure_of_an_exact_copy_of_the_survivor_is_one(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from descriptor_pipeline.layout import StageFiles
     from descriptor_pipeline.lineage import end_to_end_figures
 
+    sample = StageFiles(tmp_path).sample  # the ingest sample the figures are estimated on
     rng = np.random.default_rng(2)
     rare = np.zeros(220)
     rare[17] = 1.0
     x = rng.normal(size=220)
-    pq.write_table(pa.table({"rare": rare, "x": x, "y": x + rng.normal(scale=0.3, size=220)}), tmp_path / "sample.parquet")
+    pq.write_table(pa.table({"rare": rare, "x": x, "y": x + rng.normal(scale=0.3, size=220)}), sample)
     assert predictability(rare, rare) == 0.0  # one row off the mode: nothing can be told
-    figures = end_to_end_figures(tmp_path / "sample.parquet", {"rare": ["rare_copy"], "x": ["x_copy", "y"]},
+    figures = end_to_end_figures(sample, {"rare": ["rare_copy"], "x": ["x_copy", "y"]},
                                  {"rare_copy": "rare", "x_copy": "x"})
     assert figures == {("rare", "rare_copy"): 1.0, ("x", "x_copy"): 1.0, ("x", "y"): predictability(
-        pq.read_table(tmp_path / "sample.parquet")["y"].to_numpy(), x)}
+        pq.read_table(sample)["y"].to_numpy(), x)}

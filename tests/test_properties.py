@@ -125,14 +125,15 @@ def test_chain_invariants(tmp_path_factory, table, thresholds, n_files: int) -> 
     config = chain_config(thresholds, keep)
     results = tmp_path_factory.mktemp("chain") / "results"
     report = run_whole_chain(write_files(results.parent, cols, n_files), config, results)
-    survivors_in = results / "ingest" / "survivors.txt"
+    run = Results(results)
+    survivors_in = run.ingest.survivors
     for pass_name in PASSES:
-        out = results / pass_name
+        out = run.stage(pass_name)
         names_in = sorted(survivors_in.read_text().split())
-        survivors = set((out / "survivors.txt").read_text().split())
+        survivors = set(out.survivors.read_text().split())
         threshold = config["passes"][pass_name]["threshold"]
-        sim = similarity_matrix(str(results / "ingest" / "sample.parquet"), names_in, pass_name, config)
-        clusters = pq.read_table(out / "clusters.parquet").to_pydict()
+        sim = similarity_matrix(str(run.ingest.sample), names_in, pass_name, config)
+        clusters = pq.read_table(out.clusters).to_pydict()
         assert sorted(clusters["descriptor"]) == names_in
         for name, rep in zip(clusters["descriptor"], clusters["representative"]):
             if name != rep:  # (a) a removed descriptor is similar enough to its representative
@@ -143,10 +144,10 @@ def test_chain_invariants(tmp_path_factory, table, thresholds, n_files: int) -> 
             for b in ordered[i + 1 :]:
                 assert sim[frozenset((a, b))] < threshold or (a in keep and b in keep), (pass_name, a, b)
         assert set(keep) & set(names_in) <= survivors
-        survivors_in = out / "survivors.txt"
+        survivors_in = out.survivors
 
     assert_each_column_once(report, names)
-    assert sorted(report["descriptors"]) == sorted((results / "rdc" / "survivors.txt").read_text().split())
+    assert sorted(report["descriptors"]) == sorted(run.stage("rdc").survivors.read_text().split())
 
 
 # ---- names --------------------------------------------------------------------------------------
@@ -189,7 +190,7 @@ def test_hostile_names_keep_their_own_values_and_appear_once(tmp_path_factory, c
     config = chain_config((0.9, 0.6, 0.8), [])
     results = tmp_path_factory.mktemp("names") / "results"
     report = run_whole_chain(write_files(results.parent, cols, n_files), config, results)
-    stats = pq.read_table(results / "ingest" / "column_stats.parquet").to_pandas()
+    stats = pq.read_table(Results(results).ingest.column_stats).to_pandas()
     assert stats["column"].tolist() == names
     reference = pd.DataFrame(cols)  # pandas: every column by its exact name
     for row in stats.itertuples():
@@ -204,4 +205,4 @@ def test_hostile_names_keep_their_own_values_and_appear_once(tmp_path_factory, c
         if row.reason == "exact_duplicate":
             assert reference[row.duplicate_of].equals(x), row.column
     assert_each_column_once(report, names)
-    assert read_lines(results / "final_descriptors.txt") == [n for n in names if n in report["descriptors"]]
+    assert read_lines(Results(results).final_list) == [n for n in names if n in report["descriptors"]]

@@ -19,8 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from descriptor_pipeline.ingest import IngestSettings, run_ingest
+from descriptor_pipeline.layout import StageFiles
 from test_workflow_bad_input import assert_handled, run
-from workflow_helpers import REPO
+from workflow_helpers import REPO, results_of
 
 TABLES = {
     "mordred": REPO / "tests/data/mordred_descriptors.parquet",
@@ -51,15 +52,15 @@ def present(df: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="module", params=list(TABLES))
 def ingested(request, tmp_path_factory) -> tuple[str, pd.DataFrame, pd.DataFrame]:
-    """(table name, the whole table in pandas, column_stats.parquet indexed by column)."""
+    """(table name, the whole table in pandas, the ingest column stats indexed by column)."""
     name = request.param
     table = pq.read_table(TABLES[name])
     d = tmp_path_factory.mktemp(name)
     files = split(table, d / "in")
-    out = d / "out"
-    run_ingest(files, IngestSettings.with_defaults(exclude_columns=tuple(IDS)), str(out / "column_stats.parquet"),
-               str(out / "survivors.txt"), str(out / "sample.parquet"))
-    stats = pq.read_table(out / "column_stats.parquet").to_pandas().set_index("column")
+    out = StageFiles(d / "out")
+    run_ingest(files, IngestSettings.with_defaults(exclude_columns=tuple(IDS)), str(out.column_stats),
+               str(out.survivors), str(out.sample))
+    stats = pq.read_table(out.column_stats).to_pandas().set_index("column")
     return name, table.to_pandas(), stats
 
 
@@ -165,7 +166,7 @@ def test_mordred_through_the_workflow(workdir):
 @pytest.mark.slow
 def test_stability_reruns_equal_whole_runs_under_those_seeds(tmp_path):
     """RDKit table (1,000 rows, all of them in the sample): rule stability's rerun under seed 7 gives the
-    final set of a whole run with seed 7, and stability.json's Jaccard and flips are those of the two sets."""
+    final set of a whole run with seed 7, and the stability report's Jaccard and flips are those of the two sets."""
     from descriptor_pipeline.stability import jaccard
     from workflow_helpers import copy_workflow
 
@@ -176,11 +177,12 @@ def test_stability_reruns_equal_whole_runs_under_those_seeds(tmp_path):
         split(table, wd / "data")
         proc = run(wd, "data/part-*.parquet", exclude_columns=IDS, seed=seed, reduced=False, **extra)
         reports[seed] = assert_handled(wd, proc, table.column_names)
-        finals[seed] = set((wd / "results/final_descriptors.txt").read_text().split())
+        files = results_of(wd)
+        finals[seed] = set(files.final_list.read_text().split())
         if seed == 42:
-            stability = json.loads((wd / "results/stability.json").read_text())
-            assert (wd / "results/report/stability.svg").stat().st_size > 0
-            assert not list((wd / "results").glob(".stability-*")), "the reruns' folder is left behind"
+            stability = json.loads(files.stability.read_text())
+            assert files.figure("stability").stat().st_size > 0
+            assert not list(files.root.glob(".stability-*")), "the reruns' folder is left behind"
     a, b = finals[42], finals[7]
     assert stability["seeds"] == [42, 7] and stability["final_sizes"] == [len(a), len(b)]
     assert stability["jaccard_min"] == stability["jaccard_mean"] == jaccard(a, b) == len(a & b) / len(a | b)

@@ -1,5 +1,5 @@
-"""Reduced tables: the input rows projected on the final descriptors (results/reduced/ and
-``descriptor-pipeline apply``), checked against the inputs read with pandas."""
+"""Reduced tables: the input rows projected on the final descriptors (the run's reduced/
+folder and ``descriptor-pipeline apply``), checked against the inputs read with pandas."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 
 from descriptor_pipeline.cli import main
 from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.layout import Results
 from descriptor_pipeline.reduce import mirrored, reduce_files
+from workflow_helpers import results_of
 
 
 def planted(folder, n=90):
@@ -56,18 +58,19 @@ def test_a_missing_or_doubled_column_fails_before_anything_is_written(tmp_path, 
 
 @pytest.mark.slow
 def test_the_run_writes_reduced_tables_and_apply_does_the_same(demo_run, tmp_path, capsys):
-    results = demo_run / "results"
-    final = (results / "final_descriptors.txt").read_text(encoding="utf-8").splitlines()
-    inputs = sorted((results / "demo").glob("*.parquet"))
-    reduced = sorted((results / "reduced").glob("*.parquet"))
+    run = results_of(demo_run)
+    results = run.root
+    final = run.final_list.read_text(encoding="utf-8").splitlines()
+    inputs = sorted(run.demo.glob("*.parquet"))
+    reduced = sorted(run.reduced.glob("*.parquet"))
     assert [p.name for p in reduced] == [p.name for p in inputs]
     for f, out in zip(inputs, reduced):
         pd.testing.assert_frame_equal(pq.read_table(out).to_pandas(), pq.read_table(f, columns=final).to_pandas())
-    assert main(["apply", str(results / "demo"), "--selection", str(results), "--out", str(tmp_path / "new"),
+    assert main(["apply", str(run.demo), "--selection", str(results), "--out", str(tmp_path / "new"),
                  "--carry", "row_id"]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed == [str(tmp_path / "new" / p.name) for p in inputs]
     for f, out in zip(inputs, printed):
         pd.testing.assert_frame_equal(pq.read_table(out).to_pandas(), pq.read_table(f, columns=["row_id", *final]).to_pandas())
-    assert main(["apply", str(results / "demo"), "--out", str(tmp_path / "x"), "--selection", str(tmp_path)]) == 1
-    assert "final_descriptors.txt: file not found" in capsys.readouterr().err
+    assert main(["apply", str(run.demo), "--out", str(tmp_path / "x"), "--selection", str(tmp_path)]) == 1
+    assert f"{Results(tmp_path).final_list.name}: file not found" in capsys.readouterr().err

@@ -19,12 +19,10 @@ import yaml
 
 from descriptor_pipeline import report as rp
 from descriptor_pipeline.errors import PipelineError
-from descriptor_pipeline.layout import Results
 from descriptor_pipeline.settings import PASSES, complete
 from report_browser import find_chromium, open_report, show_result
-from workflow_helpers import SNAKEMAKE, assert_ok, snakemake_env
+from workflow_helpers import RUN, SNAKEMAKE, assert_ok, results_of, snakemake_env
 
-RUN = Results()
 FIGURES = [str(path) for figure, _, path in RUN.figures(PASSES, stability=False) if figure.suffix == ".svg"]
 FIGURES.append(str(RUN.figure("benchmarks")))
 SVG = "{http://www.w3.org/2000/svg}"
@@ -189,35 +187,35 @@ def decode(data_uri: str) -> bytes:
 
 @pytest.mark.slow
 def test_run_draws_the_figures_from_its_results(demo_run: Path) -> None:
-    results = demo_run / "results"
+    results = results_of(demo_run)
     for figure in FIGURES:
         assert (demo_run / figure).stat().st_size > 1000, figure
     # the funnel's bar for each stage shows its survivor count, read here from the stages' own files
-    funnel = ET.fromstring((results / "report/funnel.svg").read_bytes())
+    funnel = ET.fromstring(results.figure("funnel").read_bytes())
     shown = {g.get("id"): "".join(g.itertext()).strip() for g in funnel.iter(f"{SVG}g") if g.get("id", "").startswith("count-")}
     for stage in ("ingest", *PASSES):
-        count = len((results / stage / "survivors.txt").read_text().splitlines())
+        count = len(results.stage(stage).survivors.read_text().splitlines())
         assert shown[f"count-after-{stage}"] == f"{count:,}", stage
-    columns = pl.read_parquet(results / "ingest/column_stats.parquet").height
+    columns = pl.read_parquet(results.ingest.column_stats).height
     assert shown["count-input-columns"] == f"{columns:,}"
     # the predictability figure marks the weakest stand-ins, read here from the cluster report
-    report = json.loads((results / "surviving_descriptors_clusters.json").read_text())
+    report = json.loads(results.cluster_report.read_text())
     figures = sorted((e["predictability"][a], a, s) for s, e in report["descriptors"].items() for a in e["alternative_descriptors"])
-    texts = svg_texts((results / "report/predictability.svg").read_bytes())
+    texts = svg_texts(results.figure("predictability").read_bytes())
     for figure, alternative, survivor in figures[:3]:
         assert f"{alternative} <- {survivor}" in texts and f"{figure:.2f}" in texts, (alternative, survivor)
     # each pass's histogram names its threshold; the largest-cluster drawings name real representatives
     config = complete(yaml.safe_load((demo_run / "config/config.yaml").read_text()), demo_run / "config/schema.yaml")
     for p in PASSES:
-        assert f"threshold {config['passes'][p]['threshold']:g}" in svg_texts((results / f"report/{p}/similarity.svg").read_bytes())
-        reps = set(pl.read_parquet(results / p / "clusters.parquet").filter(pl.col("is_representative"))["descriptor"])
-        drawn = [t.split("\n")[0] for t in svg_texts((results / f"report/{p}/largest_clusters.svg").read_bytes())]
+        assert f"threshold {config['passes'][p]['threshold']:g}" in svg_texts(results.figure("similarity", p).read_bytes())
+        reps = set(pl.read_parquet(results.stage(p).clusters).filter(pl.col("is_representative"))["descriptor"])
+        drawn = [t.split("\n")[0] for t in svg_texts(results.figure("largest_clusters", p).read_bytes())]
         assert any(t in reps for t in drawn) or "no cluster has two or more descriptors" in drawn, p
     # the benchmark table has one row per job of the run, with measured times
-    bench = pl.read_csv(results / "report/benchmarks.tsv", separator="\t")
+    bench = pl.read_csv(results.figure("benchmarks").with_suffix(".tsv"), separator="\t")
     assert set(bench["job"]) == {"demo_data", "ingest", *PASSES, "select", "backtrack", "alternatives", "report_figures"}
     assert (bench["seconds"] > 0).all()
-    settings = (results / "report/settings.html").read_text()
+    settings = results.figure("settings").read_text()
     for key in ("passes.rdc.threshold", "sample_rows", "numpy", "leidenalg", "duckdb"):
         assert key in settings, key
 
@@ -233,8 +231,7 @@ def test_snakemake_report_embeds_every_result(demo_report: Path) -> None:
         assert entry["mime_type"] == "image/svg+xml", figure
         assert entry["caption"].strip(), figure
         assert decode(entry["data_uri"]) == (demo_report / figure).read_bytes(), figure
-    for path in ("results/final_descriptors.txt", "results/surviving_descriptors_clusters.json",
-                 "results/alternatives.tsv", "results/report/settings.html"):
+    for path in map(str, (RUN.final_list, RUN.cluster_report, RUN.alternatives, RUN.figure("settings"))):
         assert decode(results[path]["data_uri"]) == (demo_report / path).read_bytes(), path
     with zipfile.ZipFile(demo_report / "report.zip") as archive:
         assert "report/report.html" in archive.namelist()
@@ -278,7 +275,7 @@ def test_report_opens_in_chromium_and_shows_every_figure(demo_report: Path, tmp_
         shown = [img for img in view.images if img[1] > 100]  # the figure, not the 58 px logo
         assert len(shown) == 1 and shown[0][0] and shown[0][2] > 100, (figure, view.images)
         assert not_blank(view.screenshot) > 0.01, figure
-    settings = open_report(report, show_result("results/report/settings.html"), chromium=chromium)
+    settings = open_report(report, show_result(str(RUN.figure("settings"))), chromium=chromium)
     assert settings.errors == [] and settings.frames and settings.frames[0].startswith("data:text/html"), settings.frames
 
 
@@ -291,10 +288,10 @@ def test_missing_benchmark_files_rerun_no_job(demo_run: Path, tmp_path: Path) ->
     for tsv in (wd / "logs/benchmarks").glob("*.tsv"):
         if tsv.stem != "ingest":
             tsv.unlink()
-    (wd / "results/report/benchmarks.svg").unlink()
+    results_of(wd).figure("benchmarks").unlink()
     proc = subprocess.run([str(SNAKEMAKE), "--cores", "1"], cwd=wd, env=snakemake_env(), capture_output=True, text=True, timeout=300)
     assert_ok(proc)
     ran = re.findall(r"^(?:local)?rule (\w+):", proc.stdout + proc.stderr, re.M)
     assert ran == ["report_benchmarks", "all"], ran  # "all" is the target, no job
-    assert pl.read_csv(wd / "results/report/benchmarks.tsv", separator="\t")["job"].to_list() == ["ingest"]
+    assert pl.read_csv(results_of(wd).figure("benchmarks").with_suffix(".tsv"), separator="\t")["job"].to_list() == ["ingest"]
     assert "logs/benchmarks/hsic.tsv is missing" in (wd / "logs/report_benchmarks.log").read_text()

@@ -15,7 +15,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from descriptor_pipeline.demo import make_table
+from descriptor_pipeline.layout import Results
 from descriptor_pipeline.selector import DescriptorSelector
+from workflow_helpers import results_of
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +37,13 @@ def test_sklearn_estimator_checks(estimator, check) -> None:
 
 def deterministic_files(results: Path) -> dict[str, bytes]:
     """The result files that hold no timings or paths (the summaries and the JSON's metadata do)."""
+    run = Results(results)
+    summary = run.ingest.summary.name  # every stage's summary has this name
     files = {str(p.relative_to(results)): p.read_bytes() for p in results.rglob("*")
-             if p.is_file() and p.name != "summary.json" and p.suffix != ".json"}
-    report = json.loads((results / "surviving_descriptors_clusters.json").read_text())
+             if p.is_file() and p.name != summary and p.suffix != ".json"}
+    report = json.loads(run.cluster_report.read_text())
     report["metadata"].pop("input_files")
-    files["surviving_descriptors_clusters.json"] = json.dumps(report, sort_keys=True).encode()
+    files[str(run.cluster_report.relative_to(results))] = json.dumps(report, sort_keys=True).encode()
     return files
 
 
@@ -50,7 +54,7 @@ def test_snakemake_engine_in_a_pipeline_equals_the_workflow(planted, tmp_path: P
     selector = DescriptorSelector(sample_rows=0, run_dir=tmp_path / "sk")
     model = make_pipeline(selector, SimpleImputer(), LinearRegression()).set_output(transform="pandas")
     model.fit(frame, y)
-    final = (tmp_path / "sk/results/final_descriptors.txt").read_text().splitlines()
+    final = results_of(tmp_path / "sk").final_list.read_text().splitlines()
     assert list(selector.get_feature_names_out()) == [c for c in frame.columns if c in final]
     assert selector.selected_ == final
     for group in truth.monotone_groups + truth.wave_groups:
@@ -61,7 +65,7 @@ def test_snakemake_engine_in_a_pipeline_equals_the_workflow(planted, tmp_path: P
     pd.testing.assert_frame_equal(reduced, frame[list(reduced.columns)])
     assert model.predict(frame).shape == (len(frame),)
     survivor = next(s for s in final if selector.clusters_["descriptors"][s]["alternative_descriptors"])
-    assert selector.clusters_ == json.loads((tmp_path / "sk/results/surviving_descriptors_clusters.json").read_text())
+    assert selector.clusters_ == json.loads(results_of(tmp_path / "sk").cluster_report.read_text())
     assert survivor in selector.clusters_["descriptors"]
     for stage in ("ingest", "spearman", "hsic", "rdc", "backtrack"):
         assert (tmp_path / f"sk/logs/{stage}.log").exists()  # the Snakemake workflow ran, a job per stage
@@ -69,7 +73,7 @@ def test_snakemake_engine_in_a_pipeline_equals_the_workflow(planted, tmp_path: P
     # The in-process engine writes the same result files, byte for byte.
     inline = clone(selector).set_params(engine="inline", run_dir=tmp_path / "inline").fit(frame)
     assert inline.selected_ == final
-    assert deterministic_files(tmp_path / "inline/results") == deterministic_files(tmp_path / "sk/results")
+    assert deterministic_files(results_of(tmp_path / "inline").root) == deterministic_files(results_of(tmp_path / "sk").root)
 
 
 def test_parameters_reach_the_workflow(planted, tmp_path: Path) -> None:
@@ -77,9 +81,9 @@ def test_parameters_reach_the_workflow(planted, tmp_path: Path) -> None:
     group = truth.monotone_groups[0]
     kept = DescriptorSelector(engine="inline", keep=[group[-1]], passes=("spearman",), spearman_threshold=0.99,
                               settings={"sample_rows": 300}, run_dir=tmp_path / "a").fit(frame)
-    used = json.loads((tmp_path / "a/results/surviving_descriptors_clusters.json").read_text())["metadata"]
+    used = json.loads(results_of(tmp_path / "a").cluster_report.read_text())["metadata"]
     assert used["passes_run"] == ["ingest", "spearman"] and used["thresholds"]["spearman"] == 0.99
-    assert used["sample_rows"] == 300 and not (tmp_path / "a/results/hsic/clusters.parquet").exists()
+    assert used["sample_rows"] == 300 and not results_of(tmp_path / "a").stage("hsic").clusters.exists()
     assert group[-1] in kept.selected_ and not set(group[:-1]) & set(kept.selected_)  # keep chose the representative
     # A temporary run directory is removed after fit; the report stays on the estimator.
     temp = DescriptorSelector(engine="inline").fit(frame.to_numpy())

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from descriptor_pipeline.demo import make_table
-from workflow_helpers import REPO
+from workflow_helpers import REPO, results_of
 
 pytestmark = pytest.mark.slow
 
@@ -76,14 +76,16 @@ def test_wheel_runs_the_workflow_from_any_directory(fresh_venv: Path, tmp_path: 
     ok(run([tool, "init", "my-run"], tmp_path))
     proc = run([tool, "run", "--configfile", "my-run/config.yaml", "--directory", "my-run", "--input", "data",
                 "--cores", "2", "--config", *SETTINGS], tmp_path)
-    assert ok(proc).split() == ["my-run/results/final_descriptors.txt", "my-run/results/surviving_descriptors_clusters.json"]
+    printed = results_of("my-run")  # the outputs the run prints, relative to where it was started
+    assert ok(proc).split() == [str(printed.final_list), str(printed.cluster_report)]
     snakefile = proc.stderr.split("--snakefile ", 1)[1].split()[0]  # the command the run logged
     assert Path(snakefile).is_relative_to(fresh_venv) and snakefile.endswith("descriptor_pipeline/_workflow/Snakefile")
-    final = (tmp_path / "my-run/results/final_descriptors.txt").read_text().splitlines()
+    results = results_of(tmp_path / "my-run")
+    final = results.final_list.read_text().splitlines()
     for group in truth.monotone_groups:
         assert len(set(group) & set(final)) == 1, group
     assert set(truth.independent) <= set(final)
-    reduced = pq.read_table(tmp_path / "my-run/results/reduced/part-0.parquet")
+    reduced = pq.read_table(results.reduced / "part-0.parquet")
     assert reduced.column_names == ["mol_id", *final] and reduced.num_rows == 200
     for group in truth.wave_groups:
         assert len(set(group) & set(final)) == 1, group

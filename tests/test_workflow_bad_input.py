@@ -21,17 +21,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from workflow_helpers import assert_ok, output_of, snakemake
+from workflow_helpers import RUN, assert_ok, output_of, results_of, snakemake
 
 pytestmark = pytest.mark.slow
 
 RESULTS_THAT_LOOK_COMPLETE = [
-    "results/final_descriptors.txt",
-    "results/surviving_descriptors_clusters.json",
-    "results/ingest/survivors.txt",
-    "results/ingest/column_stats.parquet",
+    str(RUN.final_list),
+    str(RUN.cluster_report),
+    str(RUN.ingest.survivors),
+    str(RUN.ingest.column_stats),
 ]
-REPORT = "results/surviving_descriptors_clusters.json"
+REPORT = str(RUN.cluster_report)
 
 
 # ---- shared helpers -----------------------------------------------------------------------------
@@ -63,8 +63,8 @@ def run(wd: Path, inputs: str | list[str], **config: object) -> object:
 
 def stray_files(wd: Path) -> list[str]:
     """Hidden or *.tmp files under results/ (left-overs of an interrupted atomic write); Snakemake's
-    marker of a finished directory output (results/reduced/.snakemake_timestamp) is not one."""
-    results = wd / "results"
+    marker of a finished directory output (.snakemake_timestamp in the reduced tables' folder) is not one."""
+    results = results_of(wd).root
     if not results.exists():
         return []
     return sorted(
@@ -97,7 +97,7 @@ def assert_fails_clearly(wd: Path, proc, *keywords: str) -> str:
     line = error_line(proc, *keywords)
     assert_no_traceback(wd, proc)
     left = [p for p in RESULTS_THAT_LOOK_COMPLETE if (wd / p).exists()]
-    left += [str(p.relative_to(wd)) for p in sorted(wd.glob("results/*/summary.json"))]
+    left += [str(p.relative_to(wd)) for p in sorted(wd.glob(str(RUN.stage("*").summary)))]
     assert not left, f"a failed run left complete-looking outputs: {left}"
     assert stray_files(wd) == []
     return line
@@ -108,11 +108,11 @@ def cluster_schema() -> dict:
 
 
 def column_stats(wd: Path) -> pd.DataFrame:
-    return pq.read_table(wd / "results/ingest/column_stats.parquet").to_pandas().set_index("column")
+    return pq.read_table(results_of(wd).ingest.column_stats).to_pandas().set_index("column")
 
 
 def final_list(wd: Path) -> list[str]:
-    return (wd / "results/final_descriptors.txt").read_bytes().decode("utf-8").split("\n")[:-1]
+    return results_of(wd).final_list.read_bytes().decode("utf-8").split("\n")[:-1]
 
 
 def assert_conserved(report: dict, columns: list[str]) -> None:
@@ -340,9 +340,9 @@ def test_inf_nan_and_values_near_float_max(workdir):
         assert row["status"] == "kept", (name, row["reason"])
     assert {"gappy", "huge", "huge_pos", "plain"} <= members(report)
     for p in ("spearman", "hsic", "rdc"):
-        sim = pq.read_table(workdir / f"results/{p}/clusters.parquet").column("similarity").to_numpy()
+        sim = pq.read_table(results_of(workdir).stage(p).clusters).column("similarity").to_numpy()
         assert np.isfinite(sim).all() and ((sim >= 0) & (sim <= 1)).all(), p
-        edges = pq.read_table(workdir / f"results/{p}/edges.parquet").column("similarity").to_numpy()
+        edges = pq.read_table(results_of(workdir).stage(p).edges).column("similarity").to_numpy()
         assert np.isfinite(edges).all(), p
     # no overflow anywhere on the way: no NumPy warning reaches the user or a log
     out = output_of(proc)
@@ -403,7 +403,7 @@ def test_long_and_non_ascii_names_come_through_unchanged(workdir):
     table = pa.table(cols)
     proc = run(workdir, write(workdir, "names.parquet", table))
     report = assert_handled(workdir, proc, table.column_names)
-    raw = (workdir / "results/final_descriptors.txt").read_bytes()
+    raw = results_of(workdir).final_list.read_bytes()
     assert raw == "".join(f"{name}\n" for name in names).encode("utf-8")
     assert set(report["descriptors"]) == set(names)
     dup = report["descriptors"]["logP (Crippen) – ΔG"]
@@ -412,4 +412,4 @@ def test_long_and_non_ascii_names_come_through_unchanged(workdir):
                                              "predictability": 1.0}]
     assert list(column_stats(workdir).index) == table.column_names
     for p in ("ingest", "spearman", "hsic", "rdc"):
-        assert (workdir / f"results/{p}/survivors.txt").read_bytes() == raw, p
+        assert results_of(workdir).stage(p).survivors.read_bytes() == raw, p

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from workflow_helpers import DETERMINISTIC, assert_ok, output_of, snakemake
+from workflow_helpers import DETERMINISTIC, RUN, assert_ok, output_of, snakemake
 
 pytestmark = pytest.mark.slow
 
-KEPT = [*DETERMINISTIC, "results/spearman/survivors.txt", "results/hsic/edges.parquet", "results/hsic/survivors.txt"]
+KEPT = [*DETERMINISTIC, *map(str, (RUN.stage("spearman").survivors, RUN.stage("hsic").edges, RUN.stage("hsic").survivors))]
 
 
 def truncate(path: Path) -> None:
@@ -29,10 +29,10 @@ def swap_with_ingest(path: Path) -> None:
 @pytest.mark.parametrize(
     ("damaged", "damage", "target", "stage"),
     [
-        ("results/spearman/survivors.txt", lambda p: p.write_text(""), "results/surviving_descriptors_clusters.json", "spearman"),
-        ("results/hsic/edges.parquet", truncate, "all", "hsic"),
-        ("results/spearman/survivors.txt", swap_with_ingest, "all", "spearman"),
-        ("results/ingest/sample.parquet", truncate, "all", "ingest"),
+        (str(RUN.stage("spearman").survivors), lambda p: p.write_text(""), str(RUN.cluster_report), "spearman"),
+        (str(RUN.stage("hsic").edges), truncate, "all", "hsic"),
+        (str(RUN.stage("spearman").survivors), swap_with_ingest, "all", "spearman"),
+        (str(RUN.ingest.sample), truncate, "all", "ingest"),
     ],
     ids=["emptied-survivors", "truncated-edges", "survivors-of-another-stage", "truncated-sample"],
 )

@@ -18,11 +18,12 @@ import pytest
 import yaml
 
 from descriptor_pipeline.demo import make_table
-from workflow_helpers import DETERMINISTIC, SNAKEMAKE, assert_ok, copy_workflow, output_of, snakemake, snakemake_env
+from workflow_helpers import (DETERMINISTIC, RUN, SNAKEMAKE, assert_ok, copy_workflow, output_of, results_of, snakemake,
+                              snakemake_env)
 
 pytestmark = pytest.mark.slow
 
-UPSTREAM = ["results/ingest/sample.parquet", "results/ingest/survivors.txt", "results/spearman/summary.json"]
+UPSTREAM = [str(RUN.ingest.sample), str(RUN.ingest.survivors), str(RUN.stage("spearman").summary)]
 # Enough block pairs in the hsic pass (4 columns per block) that it is still running when killed.
 SLOW_HSIC = {"input": "data/*.parquet", "passes": {"hsic": {"n_features": 256}}, "block_memory_mb": 16}
 
@@ -76,8 +77,8 @@ def test_killed_pass_resumes_to_identical_outputs_while_another_run_goes_on(tmp_
     jobs[0].send_signal(signal.SIGKILL)  # as the kernel's OOM killer would: no chance to clean up
     output, _ = run.communicate(timeout=120)
     assert run.returncode != 0 and "Error in rule hsic" in output
-    assert not (killed / "results/hsic/summary.json").exists()
-    assert not (killed / "results/final_descriptors.txt").exists()
+    assert not results_of(killed).stage("hsic").summary.exists()
+    assert not results_of(killed).final_list.exists()
 
     before = {f: (killed / f).stat().st_mtime_ns for f in UPSTREAM}
     resumed = snakemake(killed, None, "--configfile", "test-config.yaml")
@@ -87,11 +88,11 @@ def test_killed_pass_resumes_to_identical_outputs_while_another_run_goes_on(tmp_
     for rule in ("hsic", "rdc", "select", "backtrack"):
         assert f"rule {rule}:" in out
     assert {f: (killed / f).stat().st_mtime_ns for f in UPSTREAM} == before
-    assert not list((killed / "results").rglob("*.tmp"))  # the killed write's temporary is gone
+    assert not list(results_of(killed).root.rglob("*.tmp"))  # the killed write's temporary is gone
 
     steady_out, _ = steady_run.communicate(timeout=600)
     assert steady_run.returncode == 0, steady_out[-3000:]
-    same_bytes(killed, steady, DETERMINISTIC + ["results/hsic/edges.parquet", "results/hsic/survivors.txt"])
+    same_bytes(killed, steady, DETERMINISTIC + [str(RUN.stage("hsic").edges), str(RUN.stage("hsic").survivors)])
 
 
 def test_cores_column_order_and_file_split_do_not_change_the_result(tmp_path: Path) -> None:
@@ -109,7 +110,7 @@ def test_cores_column_order_and_file_split_do_not_change_the_result(tmp_path: Pa
     write_demo_files(reshaped, n_files=7, column_seed=11)
     assert_ok(snakemake(reshaped, config))
     # Per-pass clusters are computed and written in name order: identical bytes.
-    same_bytes(base, reshaped, [f for f in DETERMINISTIC if f.endswith("clusters.parquet")])
+    same_bytes(base, reshaped, [f for f in DETERMINISTIC if f.endswith(RUN.ingest.clusters.name)])
     # The final list follows the input's column order: the same names in another order.
     final_base = (base / DETERMINISTIC[0]).read_text().splitlines()
     final_reshaped = (reshaped / DETERMINISTIC[0]).read_text().splitlines()

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from descriptor_pipeline.demo import make_table
-from workflow_helpers import DETERMINISTIC, REPO, assert_ok, copy_workflow, output_of, snakemake
+from workflow_helpers import DETERMINISTIC, REPO, RUN, assert_ok, copy_workflow, output_of, results_of, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -23,8 +23,9 @@ def cluster_schema() -> dict:
 
 def test_demo_recovers_planted_structure(demo_run: Path) -> None:
     _, truth = make_table()
-    report = json.loads((demo_run / "results/surviving_descriptors_clusters.json").read_text())
-    final = (demo_run / "results/final_descriptors.txt").read_text().split()
+    results = results_of(demo_run)
+    report = json.loads(results.cluster_report.read_text())
+    final = results.final_list.read_text().split()
     members = {name: set(entry["all_cluster_members"]) for name, entry in report["descriptors"].items()}
     assert set(final) == set(members)
     copies_of = {}
@@ -44,9 +45,10 @@ def test_demo_recovers_planted_structure(demo_run: Path) -> None:
 
 
 def test_report_validates_and_conserves_columns(demo_run: Path) -> None:
-    report = json.loads((demo_run / "results/surviving_descriptors_clusters.json").read_text())
+    results = results_of(demo_run)
+    report = json.loads(results.cluster_report.read_text())
     jsonschema.validate(report, cluster_schema())
-    columns = pq.read_table(demo_run / "results/ingest/column_stats.parquet", columns=["column"]).column(0).to_pylist()
+    columns = pq.read_table(results.ingest.column_stats, columns=["column"]).column(0).to_pylist()
     seen = [m for entry in report["descriptors"].values() for m in entry["all_cluster_members"]] + list(report["dropped"])
     assert sorted(seen) == sorted(columns)  # every input column exactly once
     meta = report["metadata"]
@@ -56,19 +58,19 @@ def test_report_validates_and_conserves_columns(demo_run: Path) -> None:
 
 
 def test_lineage_follows_the_pass_outputs(demo_run: Path) -> None:
-    """Each lineage step is a row of that pass's clusters.parquet (or an ingest duplicate), ending at the survivor."""
-    results = demo_run / "results"
+    """Each lineage step is a row of that pass's clusters table (or an ingest duplicate), ending at the survivor."""
+    results = results_of(demo_run)
     rep = {}
     for p in ("spearman", "hsic", "rdc"):
-        for row in pq.read_table(results / p / "clusters.parquet").to_pylist():
+        for row in pq.read_table(results.stage(p).clusters).to_pylist():
             rep[(p, row["descriptor"])] = (row["representative"], row["similarity"])
             if row["descriptor"] != row["representative"]:
-                threshold = json.loads((results / p / "summary.json").read_text())["threshold"]
+                threshold = json.loads(results.stage(p).summary.read_text())["threshold"]
                 assert row["similarity"] >= threshold  # guarantee (a) in the written file
-    for row in pq.read_table(results / "ingest/column_stats.parquet").to_pylist():
+    for row in pq.read_table(results.ingest.column_stats).to_pylist():
         if row["status"] == "duplicate":
             rep[("ingest", row["column"])] = (row["duplicate_of"], 1.0)
-    report = json.loads((results / "surviving_descriptors_clusters.json").read_text())
+    report = json.loads(results.cluster_report.read_text())
     for survivor, entry in report["descriptors"].items():
         for alt, steps in entry["lineage"].items():
             node = alt
@@ -84,23 +86,21 @@ def test_backtrack_target_reruns_only_backtrack(demo_run: Path, tmp_path: Path) 
     wd = tmp_path / "copy"
     shutil.copytree(demo_run, wd, symlinks=True)
     before = {p: (wd / p).stat().st_mtime_ns for p in DETERMINISTIC[2:]}
-    (wd / "results/surviving_descriptors_clusters.json").unlink()
-    proc = snakemake(wd, None, target="results/surviving_descriptors_clusters.json")
+    results_of(wd).cluster_report.unlink()
+    proc = snakemake(wd, None, target=str(RUN.cluster_report))
     assert_ok(proc)
     out = output_of(proc)
     assert "rule backtrack" in out or "localrule backtrack" in out
     for rule in ("ingest", "spearman", "hsic", "rdc"):
         assert f"rule {rule}:" not in out, out[-3000:]
     assert {p: (wd / p).stat().st_mtime_ns for p in DETERMINISTIC[2:]} == before
-    assert (wd / "results/surviving_descriptors_clusters.json").read_bytes() == (
-        demo_run / "results/surviving_descriptors_clusters.json"
-    ).read_bytes()
+    assert results_of(wd).cluster_report.read_bytes() == results_of(demo_run).cluster_report.read_bytes()
 
 
 def test_two_runs_are_byte_identical(demo_run: Path, workdir: Path) -> None:
-    shutil.copytree(demo_run / "results/demo", workdir / "results/demo")
+    shutil.copytree(results_of(demo_run).demo, results_of(workdir).demo)
     assert_ok(snakemake(workdir, None, "--cores", "1"))
-    for path in [*DETERMINISTIC, "results/report/settings.html"]:
+    for path in [*DETERMINISTIC, str(RUN.figure("settings"))]:
         assert (workdir / path).read_bytes() == (demo_run / path).read_bytes(), path
 
 
@@ -108,10 +108,11 @@ def test_disabled_pass_is_skipped(workdir: Path) -> None:
     config = {"passes": {"hsic": {"enabled": False}}}
     proc = snakemake(workdir, config)
     assert_ok(proc)
-    assert not (workdir / "results/hsic").exists()
-    rdc = json.loads((workdir / "results/rdc/summary.json").read_text())
+    results = results_of(workdir)
+    assert not results.stage("hsic").folder.exists()
+    rdc = json.loads(results.stage("rdc").summary.read_text())
     assert rdc["input_stage"] == "spearman"
-    report = json.loads((workdir / "results/surviving_descriptors_clusters.json").read_text())
+    report = json.loads(results.cluster_report.read_text())
     assert report["metadata"]["passes_run"] == ["ingest", "spearman", "rdc"]
 
 
@@ -123,13 +124,14 @@ def test_real_descriptor_table(workdir: Path) -> None:
     shutil.copy2(source, workdir / "data" / source.name)
     assert_ok(snakemake(workdir, {"input": "data/*.parquet", "exclude_columns": ["mol_id"]}))
     columns = pq.read_schema(source).names
-    report = json.loads((workdir / "results/surviving_descriptors_clusters.json").read_text())
+    results = results_of(workdir)
+    report = json.loads(results.cluster_report.read_text())
     jsonschema.validate(report, cluster_schema())
     seen = [m for entry in report["descriptors"].values() for m in entry["all_cluster_members"]] + list(report["dropped"])
     assert sorted(seen) == sorted(columns)  # all 219 columns, each exactly once
     assert report["dropped"]["smiles"]["reason"] == "non_numeric"
     assert report["dropped"]["mol_id"]["reason"] == "excluded"
-    final = (workdir / "results/final_descriptors.txt").read_text().splitlines()
+    final = results.final_list.read_text().splitlines()
     assert final == [c for c in columns if c in set(final)]  # input column order
     assert sorted(final) == sorted(report["descriptors"])
     stands_for = {m: s for s, e in report["descriptors"].items() for m in e["all_cluster_members"]}
@@ -144,10 +146,10 @@ def test_real_descriptor_table(workdir: Path) -> None:
     # where MaxPartialCharge < 0.3; EState_VSA1 and MinEStateIndex at E-state -0.39) and ketone counts that
     # differ on half the molecules with a ketone. Each is in the RDC edges, refused as a merge with the
     # figure that refuses it, and neither member represents the other.
-    rdc = json.loads((workdir / "results/rdc/summary.json").read_text())
+    rdc = json.loads(results.stage("rdc").summary.read_text())
     edges = {frozenset((r["descriptor_a"], r["descriptor_b"])): r
-             for r in pq.read_table(workdir / "results/rdc/edges.parquet").to_pylist()}
-    clusters = pq.read_table(workdir / "results/rdc/clusters.parquet").to_pydict()
+             for r in pq.read_table(results.stage("rdc").edges).to_pylist()}
+    clusters = pq.read_table(results.stage("rdc").clusters).to_pydict()
     represented_by = dict(zip(clusters["descriptor"], clusters["representative"]))
     for pair in [("MaxPartialCharge", "PEOE_VSA14"), ("EState_VSA1", "MinEStateIndex"), ("fr_ketone", "fr_ketone_Topliss")]:
         edge = edges[frozenset(pair)]
@@ -159,9 +161,10 @@ def test_real_descriptor_table(workdir: Path) -> None:
 
 
 def test_alternatives_tsv_matches_the_report(demo_run: Path) -> None:
-    report = json.loads((demo_run / "results/surviving_descriptors_clusters.json").read_text())
-    final = (demo_run / "results/final_descriptors.txt").read_text().splitlines()
-    lines = (demo_run / "results/alternatives.tsv").read_text().splitlines()
+    results = results_of(demo_run)
+    report = json.loads(results.cluster_report.read_text())
+    final = results.final_list.read_text().splitlines()
+    lines = results.alternatives.read_text().splitlines()
     header, rows = lines[0].split("\t"), [line.split("\t") for line in lines[1:]]
     assert header == ["survivor", "alternative", "pass_path", "via", "step_similarities", "min_similarity",
                       "step_predictabilities", "predictability"]
@@ -177,20 +180,21 @@ def test_alternatives_tsv_matches_the_report(demo_run: Path) -> None:
 
 
 def test_predictability_in_the_report_equals_an_independent_computation(demo_run: Path) -> None:
-    """Each step's figure is its pass's (clusters.parquet); end to end, the scipy/pandas figure of the
+    """Each step's figure is its pass's (its clusters table); end to end, the scipy/pandas figure of the
     alternative from the survivor on the whole ingest sample (an exact copy through the column it equals);
     every step meets the pass's min_predictability, an exact copy is 1 (a step, or end to end from the column it copies)."""
     from test_predictability import reference
 
-    report = json.loads((demo_run / "results/surviving_descriptors_clusters.json").read_text())
-    sample = pq.read_table(demo_run / "results/ingest/sample.parquet").to_pydict()
-    stats = pq.read_table(demo_run / "results/ingest/column_stats.parquet").to_pydict()
+    results = results_of(demo_run)
+    report = json.loads(results.cluster_report.read_text())
+    sample = pq.read_table(results.ingest.sample).to_pydict()
+    stats = pq.read_table(results.ingest.column_stats).to_pydict()
     dup_of = {c: d for c, st, d in zip(stats["column"], stats["status"], stats["duplicate_of"]) if st == "duplicate"}
     pass_figure = {}
     for p in ("spearman", "hsic", "rdc"):
-        c = pq.read_table(demo_run / f"results/{p}/clusters.parquet").to_pydict()
+        c = pq.read_table(results.stage(p).clusters).to_pydict()
         pass_figure[p] = dict(zip(c["descriptor"], c["predictability"]))
-    minimum = {p: json.loads((demo_run / f"results/{p}/summary.json").read_text())["min_predictability"] for p in pass_figure}
+    minimum = {p: json.loads(results.stage(p).summary.read_text())["min_predictability"] for p in pass_figure}
     column = lambda name: np.array(sample[dup_of.get(name, name)], dtype=float)  # noqa: E731
     checked = copies = 0
     for survivor, entry in report["descriptors"].items():
@@ -212,7 +216,7 @@ def test_predictability_in_the_report_equals_an_independent_computation(demo_run
 
 def test_sharded_passes_equal_one_job(demo_run: Path, workdir: Path) -> None:
     """passes.P.shards > 1: the block pairs run as separate jobs and rule P gathers them; same bytes."""
-    shutil.copytree(demo_run / "results/demo", workdir / "results/demo")
+    shutil.copytree(results_of(demo_run).demo, results_of(workdir).demo)
     # HSIC below SCREEN_MIN_THRESHOLD: its screen (two rows a column) would fit the demo in one block; its
     # shards over many screened blocks: test_dependence.test_hsic_screen_shards_gather_to_one_job.
     hsic = {"threshold": 0.45}
@@ -221,17 +225,18 @@ def test_sharded_passes_equal_one_job(demo_run: Path, workdir: Path) -> None:
     assert_ok(proc)
     out = output_of(proc)
     for name, n in (("spearman", 3), ("hsic", 2), ("rdc", 4)):
-        assert sorted(p.name for p in (workdir / f"results/{name}/shards").iterdir()) == [f"edges-{k}.parquet" for k in range(n)]
+        stage = results_of(workdir).stage(name)
+        assert sorted(p.name for p in stage.shard(0).parent.iterdir()) == [stage.shard(k).name for k in range(n)]
         assert f"rule {name}_shard:" in out
     # One job per pass, with the same block size, for the reference.
     single = workdir.parent / "single"
-    shutil.copytree(workdir, single, ignore=shutil.ignore_patterns("results", "logs", "benchmarks", ".snakemake"))
-    shutil.copytree(demo_run / "results/demo", single / "results/demo")
+    shutil.copytree(workdir, single, ignore=shutil.ignore_patterns(RUN.root.name, "logs", "benchmarks", ".snakemake"))
+    shutil.copytree(results_of(demo_run).demo, results_of(single).demo)
     assert_ok(snakemake(single, {"passes": {"hsic": hsic}, "block_memory_mb": 16}))
-    compared = DETERMINISTIC + [f"results/{p}/{f}" for p in ("spearman", "hsic", "rdc") for f in ("edges.parquet", "survivors.txt")]
+    compared = DETERMINISTIC + [str(f) for p in ("spearman", "hsic", "rdc") for f in (RUN.stage(p).edges, RUN.stage(p).survivors)]
     for path in compared:
         assert (workdir / path).read_bytes() == (single / path).read_bytes(), path
-    summary = json.loads((workdir / "results/hsic/summary.json").read_text())
-    reference = json.loads((single / "results/hsic/summary.json").read_text())
+    summary = json.loads(results_of(workdir).stage("hsic").summary.read_text())
+    reference = json.loads(results_of(single).stage("hsic").summary.read_text())
     assert summary["similarity_histogram"] == reference["similarity_histogram"]
     assert summary["blocks"] == reference["blocks"] > 1

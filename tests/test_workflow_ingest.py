@@ -13,12 +13,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from descriptor_pipeline.demo import make_table
-from workflow_helpers import assert_ok, output_of
+from workflow_helpers import RUN, assert_ok, output_of, results_of
 from workflow_helpers import snakemake as run_snakemake
 
 pytestmark = pytest.mark.slow
 
-TARGET = "results/ingest/survivors.txt"
+TARGET = str(RUN.ingest.survivors)
 
 
 def snakemake(wd: Path, config: dict | None = None, *extra: str, target: str = TARGET) -> subprocess.CompletedProcess:
@@ -26,12 +26,12 @@ def snakemake(wd: Path, config: dict | None = None, *extra: str, target: str = T
 
 
 def ingest_files(wd: Path) -> list[str]:
-    d = wd / "results" / "ingest"
+    d = results_of(wd).ingest.folder
     return sorted(os.listdir(d)) if d.exists() else []
 
 
 def assert_nothing_ran(wd: Path) -> None:
-    for d in ("results", "logs", "benchmarks"):
+    for d in (str(RUN.root), "logs", "benchmarks"):
         assert not (wd / d).exists(), f"{d}/ was created although the run should stop before any rule"
 
 
@@ -73,9 +73,9 @@ def test_ingest_rule_on_tiny_parquet_files(workdir):
     proc = snakemake(workdir, config)
     assert_ok(proc)
     produced = ingest_files(workdir)
-    assert {"column_stats.parquet", "sample.parquet", "survivors.txt"} <= set(produced)
+    assert {RUN.ingest.column_stats.name, RUN.ingest.sample.name, RUN.ingest.survivors.name} <= set(produced)
     assert not [f for f in produced if f.startswith(".")]  # no temporary file left behind
-    stats = pd.read_parquet(workdir / "results/ingest/column_stats.parquet").set_index("column")
+    stats = pd.read_parquet(results_of(workdir).ingest.column_stats).set_index("column")
     expected = {
         "row_id": ("dropped", "excluded", None),
         "smiles": ("dropped", "non_numeric", None),
@@ -99,7 +99,7 @@ def test_ingest_rule_on_tiny_parquet_files(workdir):
     assert (stats["n_rows"] == table.num_rows).all()
     survivors = (workdir / TARGET).read_text().splitlines()
     assert survivors == ["x", "x_float_twin", "y"]
-    sample = pq.read_table(workdir / "results/ingest/sample.parquet")
+    sample = pq.read_table(results_of(workdir).ingest.sample)
     assert sample.column_names == survivors
     assert sample.num_rows == 12  # sample_rows from the config
     assert set(sample["x"].to_numpy()) <= set(table["x"].to_numpy())
@@ -152,7 +152,7 @@ def test_empty_input_glob_names_the_config_key(workdir):
     assert "config key 'input'" in out
     assert "'no/such/dir/*.parquet'" in out
     assert ingest_files(workdir) == []
-    assert not (workdir / "results/demo").exists()
+    assert not results_of(workdir).demo.exists()
 
 
 def test_non_parquet_input_fails_and_leaves_no_output(workdir):
@@ -183,11 +183,11 @@ def test_embedded_demo_ingest_matches_planted_truth(workdir):
     proc = snakemake(workdir, config)
     assert_ok(proc)
     table, truth = make_table()
-    demo_files = sorted((workdir / "results/demo").glob("*.parquet"))
+    demo_files = sorted(results_of(workdir).demo.glob("*.parquet"))
     assert len(demo_files) == 4
     assert sum(pq.ParquetFile(f).metadata.num_rows for f in demo_files) == table.num_rows
 
-    stats = pd.read_parquet(workdir / "results/ingest/column_stats.parquet").set_index("column")
+    stats = pd.read_parquet(results_of(workdir).ingest.column_stats).set_index("column")
     assert list(stats.index) == table.column_names
     reason = {c: (None if pd.isna(r) else r) for c, r in stats["reason"].items()}
     expected: dict[str, str | None] = {c: None for c in table.column_names}
@@ -218,7 +218,7 @@ def test_embedded_demo_ingest_matches_planted_truth(workdir):
     assert set(planted_keepers) <= set(survivors)
     assert set(truth.duplicates.values()) <= set(survivors)
     assert survivors == [c for c in table.column_names if expected[c] is None]
-    sample = pq.read_table(workdir / "results/ingest/sample.parquet")
+    sample = pq.read_table(results_of(workdir).ingest.sample)
     assert sample.column_names == survivors
     assert sample.num_rows == table.num_rows  # the default sample_rows (20000) exceeds the 3000 demo rows
 

@@ -23,8 +23,9 @@ import yaml
 
 from descriptor_pipeline.demo import write_demo
 from descriptor_pipeline.config import read_settings
+from descriptor_pipeline.layout import Results
 from descriptor_pipeline.settings import PASSES, complete, load_schema, read_by
-from workflow_helpers import REPO, assert_ok, copy_workflow, output_of, snakemake
+from workflow_helpers import REPO, RUN, assert_ok, copy_workflow, output_of, results_of, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -156,21 +157,22 @@ def test_every_schema_key_says_who_reads_it() -> None:
 
 def test_outputs_of_a_stage_switched_off_are_set_aside_and_not_read(workdir: Path) -> None:
     assert_ok(snakemake(workdir, {}))
-    results = workdir / "results"
+    results = results_of(workdir)
     off = {"passes": {"rdc": {"enabled": False}}, "reduced": False}
     proc = snakemake(workdir, off)
     assert_ok(proc)
-    for gone in ("rdc", "reduced", "report/rdc"):
-        assert not (results / gone).exists(), gone
-        assert (results / ".stale" / gone).exists(), gone
-        assert f"results/{gone}: not an output of this configuration; moved to results/.stale/{gone}" in output_of(proc)
+    for gone in (RUN.stage("rdc").folder, RUN.reduced, RUN.report / "rdc"):
+        part = gone.relative_to(RUN.root)
+        assert not (results.root / part).exists(), part
+        assert (results.stale / part).exists(), part
+        assert f"{gone}: not an output of this configuration; moved to {RUN.stale / part}" in output_of(proc)
     assert "Nothing to be done" in output_of(snakemake(workdir, off, "-n"))
-    report = (results / "surviving_descriptors_clusters.json").read_text()
+    report = results.cluster_report.read_text()
     assert '"passes_run": [\n      "ingest",\n      "spearman",\n      "hsic"\n    ]' in report
-    final = (results / "final_descriptors.txt").read_text().split()
-    assert final == (results / "hsic" / "survivors.txt").read_text().split()
+    final = results.final_list.read_text().split()
+    assert final == results.stage("hsic").survivors.read_text().split()
     # a final descriptor that the old RDC pass had a refused link for: explain no longer cites it
-    old = pq.read_table(results / ".stale/rdc/edges.parquet").to_pylist()
+    old = pq.read_table(Results(results.stale).stage("rdc").edges).to_pylist()  # set aside, in the same layout
     name = next(r["descriptor_a"] for r in old if not r["is_merge"] and r["descriptor_a"] in final)
     proc = subprocess.run([str(Path(sys.executable).parent / "descriptor-pipeline"), "explain", name], cwd=workdir,
                           capture_output=True, text=True, timeout=120)

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from descriptor_pipeline.settings import PASSES
-from workflow_helpers import SNAKEMAKE, assert_ok, copy_workflow, snakemake, snakemake_env
+from workflow_helpers import RUN, SNAKEMAKE, assert_ok, copy_workflow, results_of, snakemake, snakemake_env
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ PARTITION = "debug"
 
 CLUSTER_RULES = ("ingest", *PASSES, "reduce")  # demo_data, select, backtrack and the report are local rules
 CONFIG = {"input": "data/*.parquet", "exclude_columns": ["row_id"], "backend": "numpy"}
-SAME_BYTES = ["results/final_descriptors.txt", *(f"results/{p}/clusters.parquet" for p in PASSES)]
+SAME_BYTES = [str(RUN.final_list), *(str(RUN.stage(p).clusters) for p in PASSES)]
 RUN_SPECIFIC = ("input_files", "package_versions")  # cluster report metadata that may differ between runs
 
 
@@ -223,10 +223,10 @@ def test_workflow_on_slurm_matches_local_run(slurm_cluster: None, tmp_path: Path
     # The same results as the local run.
     for path in SAME_BYTES:
         assert (cluster / path).read_bytes() == (local / path).read_bytes(), path
-    report = cluster / "results/surviving_descriptors_clusters.json"
-    assert without_run_metadata(report) == without_run_metadata(local / "results/surviving_descriptors_clusters.json")
+    report = results_of(cluster).cluster_report
+    assert without_run_metadata(report) == without_run_metadata(results_of(local).cluster_report)
     # and they are meaningful: one survivor for a and its monotone copies, b_copy merged at ingest
-    final = (cluster / "results/final_descriptors.txt").read_text().split()
+    final = results_of(cluster).final_list.read_text().split()
     assert len({"a", "a_cubed", "a_exp"} & set(final)) == 1, final
     assert "b_copy" not in final and {"d", "e"} <= set(final), final
     assert json.loads(report.read_text())["dropped"]["const"]["reason"] == "constant"

@@ -19,16 +19,24 @@ BIN = Path(sys.executable).parent
 SNAKEMAKE = BIN / "snakemake"
 
 
+# The files of a run, relative to the run directory (Snakemake targets, paths on a command line), from the
+# one definition of the layout.
+RUN = Results()
+
+
+def results_of(wd: str | os.PathLike[str]) -> Results:
+    """The files of the run in directory ``wd`` (its ``results/`` folder)."""
+    return Results(Path(wd) / RUN.root)
+
+
 # Outputs that must be byte-identical between runs of the same input and seed.
-# Paths relative to the run directory, from the one definition of the layout; the report's settings page
-# (versions) and the benchmark figure (times) are not among them.
-_RUN = Results()
+# The report's settings page (versions) and the benchmark figure (times) are not among them.
 DETERMINISTIC = [
-    str(_RUN.final_list),
-    str(_RUN.cluster_report),
-    *[str(_RUN.stage(p).clusters) for p in PASSES],
-    str(_RUN.alternatives),
-    *[str(path) for figure, _, path in _RUN.figures(PASSES, stability=False)
+    str(RUN.final_list),
+    str(RUN.cluster_report),
+    *[str(RUN.stage(p).clusters) for p in PASSES],
+    str(RUN.alternatives),
+    *[str(path) for figure, _, path in RUN.figures(PASSES, stability=False)
       if figure.key not in ("settings", "predictability")],
 ]
 
