@@ -86,15 +86,16 @@ def robust_variance(v: np.ndarray) -> float:
 
 
 def write_inputs(directory: Path, order: list[str], cols: dict[str, np.ndarray], survivors_order: list[str]) -> dict[str, str]:
-    """sample.parquet (columns in ``order``, plus a row_id that is no descriptor), survivors.txt, column_stats.parquet."""
+    """An ingest folder: the sample (columns in ``order``, plus a row_id that is no descriptor), the survivors, the column statistics."""
     directory.mkdir(parents=True, exist_ok=True)
+    files = StageFiles(directory)
     arrays = {"row_id": pa.array(np.arange(N_ROWS))}
     for name in order:
         v = cols[name]
         # one column stores missing values as Arrow nulls, the others as NaN: both must read as missing
         arrays[name] = pa.array(v, mask=np.isnan(v)) if name == "ind_counts" else pa.array(v)
-    pq.write_table(pa.table(arrays), directory / "sample.parquet")
-    (directory / "survivors.txt").write_text("".join(f"{n}\n" for n in survivors_order), encoding="utf-8")
+    pq.write_table(pa.table(arrays), files.sample)
+    files.survivors.write_text("".join(f"{n}\n" for n in survivors_order), encoding="utf-8")
     stats_order = sorted(cols)
     pq.write_table(
         pa.table({
@@ -102,20 +103,21 @@ def write_inputs(directory: Path, order: list[str], cols: dict[str, np.ndarray],
             "missing_ratio": [float(np.isnan(cols[n]).mean()) for n in stats_order],
             "robust_variance": [robust_variance(cols[n]) for n in stats_order],
         }),
-        directory / "column_stats.parquet",
+        files.column_stats,
     )
-    return {"sample": str(directory / "sample.parquet"), "survivors": str(directory / "survivors.txt"), "stats": str(directory / "column_stats.parquet")}
+    return {"sample": str(files.sample), "survivors": str(files.survivors), "stats": str(files.column_stats)}
 
 
 def do_pass(pass_name: str, config: dict, inputs: dict[str, str], survivors_in: str, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    summary = run_pass(pass_name, config, StageFiles(Path(inputs["sample"]).parent), survivors_in, StageFiles(out))
-    clusters = pq.read_table(out / "clusters.parquet")
-    edges = pq.read_table(out / "edges.parquet")
-    survivors = (out / "survivors.txt").read_text(encoding="utf-8").splitlines()
-    on_disk = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    files = StageFiles(out)
+    summary = run_pass(pass_name, config, StageFiles(Path(inputs["sample"]).parent), survivors_in, files)
+    clusters = pq.read_table(files.clusters)
+    edges = pq.read_table(files.edges)
+    survivors = files.survivors.read_text(encoding="utf-8").splitlines()
+    on_disk = json.loads(files.summary.read_text(encoding="utf-8"))
     assert on_disk == summary
-    return {"summary": summary, "clusters": clusters, "edges": edges, "survivors": survivors, "dir": out}
+    return {"summary": summary, "clusters": clusters, "edges": edges, "survivors": survivors, "dir": out, "files": files}
 
 
 def check_outputs(result: dict, names_in: list[str], threshold: float) -> dict[str, str]:
@@ -184,8 +186,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory, planted) -> dict:
     order = list(cols)
     inputs = write_inputs(root / "in", order, cols, order)
     spearman = do_pass("spearman", CONFIG, inputs, inputs["survivors"], root / "spearman")
-    rdc = do_pass("rdc", CONFIG, inputs, str(root / "spearman" / "survivors.txt"), root / "rdc")
-    hsic = do_pass("hsic", CONFIG, inputs, str(root / "spearman" / "survivors.txt"), root / "hsic")
+    rdc = do_pass("rdc", CONFIG, inputs, str(StageFiles(root / "spearman").survivors), root / "rdc")
+    hsic = do_pass("hsic", CONFIG, inputs, str(StageFiles(root / "spearman").survivors), root / "hsic")
     return {"inputs": inputs, "order": order, "spearman": spearman, "rdc": rdc, "hsic": hsic}
 
 
@@ -235,7 +237,7 @@ def test_rdc_pass_with_prefer_collapses_each_group_to_x(tmp_path: Path, chain, p
     _, groups = planted
     config = copy.deepcopy(CONFIG)
     config["prefer"] = [g[0] for g in groups["nonlinear"]]
-    survivors_in = str(chain["spearman"]["dir"] / "survivors.txt")
+    survivors_in = str(chain["spearman"]["files"].survivors)
     result = do_pass("rdc", config, chain["inputs"], survivors_in, tmp_path / "rdc")
     rep = check_outputs(result, chain["spearman"]["survivors"], 0.9)
     for g in groups["nonlinear"]:
@@ -290,12 +292,13 @@ def test_column_order_does_not_change_outputs(tmp_path: Path, chain, planted) ->
     survivors_order = [chain["order"][k] for k in rng.permutation(len(chain["order"]))]
     inputs = write_inputs(tmp_path / "in", order, cols, survivors_order)
     spearman = do_pass("spearman", CONFIG, inputs, inputs["survivors"], tmp_path / "spearman")
-    rdc = do_pass("rdc", CONFIG, inputs, str(tmp_path / "spearman" / "survivors.txt"), tmp_path / "rdc")
-    hsic = do_pass("hsic", CONFIG, inputs, str(tmp_path / "spearman" / "survivors.txt"), tmp_path / "hsic")
+    rdc = do_pass("rdc", CONFIG, inputs, str(spearman["files"].survivors), tmp_path / "rdc")
+    hsic = do_pass("hsic", CONFIG, inputs, str(spearman["files"].survivors), tmp_path / "hsic")
     assert hsic["summary"]["features"]["screen"] == 2  # the screened path, at the default threshold
     for name, result in (("spearman", spearman), ("rdc", rdc), ("hsic", hsic)):
-        for output in ("clusters.parquet", "edges.parquet"):
-            assert (result["dir"] / output).read_bytes() == (chain[name]["dir"] / output).read_bytes(), (name, output)
+        for output in ("clusters", "edges"):
+            ours, theirs = (getattr(r["files"], output) for r in (result, chain[name]))
+            assert ours.read_bytes() == theirs.read_bytes(), (name, output)
         assert set(result["survivors"]) == set(chain[name]["survivors"])
     assert spearman["survivors"] == [n for n in survivors_order if n in set(spearman["survivors"])]
 
@@ -309,8 +312,9 @@ def test_shards_gather_to_the_single_job_result(tmp_path: Path, chain) -> None:
         run_shard("hsic", config, inputs["sample"], inputs["survivors"], k, 3, path)
     gathered = do_pass_with("hsic", config, inputs, tmp_path / "gathered", edge_shards=shards)
     single = do_pass_with("hsic", config, inputs, tmp_path / "single")
-    for name in ("clusters.parquet", "edges.parquet", "survivors.txt"):
-        assert (tmp_path / "gathered" / name).read_bytes() == (tmp_path / "single" / name).read_bytes(), name
+    for name in ("clusters", "edges", "survivors"):
+        ours, theirs = (getattr(StageFiles(tmp_path / run), name) for run in ("gathered", "single"))
+        assert ours.read_bytes() == theirs.read_bytes(), name
     assert gathered["similarity_histogram"] == single["similarity_histogram"]
     assert gathered["blocks"] == single["blocks"] >= 3  # every shard had block pairs to compute
     with pytest.raises(PipelineError, match="do not form one complete set"):
@@ -332,7 +336,7 @@ def test_min_predictability_refuses_one_way_links(tmp_path: Path, chain, planted
     cols, groups = planted
     config = copy.deepcopy(CONFIG)
     config["passes"]["rdc"]["min_predictability"] = 0.5
-    result = do_pass("rdc", config, chain["inputs"], str(chain["spearman"]["dir"] / "survivors.txt"), tmp_path / "rdc")
+    result = do_pass("rdc", config, chain["inputs"], str(chain["spearman"]["files"].survivors), tmp_path / "rdc")
     rep = check_outputs(result, chain["spearman"]["survivors"], 0.9)
     e = result["edges"].to_pydict()
     for a, b, ab, ba, merge in zip(e["descriptor_a"], e["descriptor_b"], e["a_from_b"], e["b_from_a"], e["is_merge"]):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workflow_helpers import DETERMINISTIC, RUN, assert_ok, output_of, snakemake
+from workflow_helpers import DETERMINISTIC, RUN, assert_ok, output_of, results_of, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,8 @@ def truncate(path: Path) -> None:
 
 
 def swap_with_ingest(path: Path) -> None:
-    other = path.parent.parent / "ingest" / path.name  # another stage's list, longer
+    """Replace a pass's survivor list (``path``, in a run's results) by ingest's, which is longer."""
+    other = results_of(path.parents[2]).ingest.survivors
     assert other.read_bytes() != path.read_bytes()
     path.write_bytes(other.read_bytes())
 
