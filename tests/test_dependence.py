@@ -1,4 +1,4 @@
-"""The block engine and the three dependence measures (dependence.py) against independent references.
+"""The block engine and the three dependence measures (the dependence package) against independent references.
 
 References are written here from the definitions: scipy.stats.spearmanr / rankdata for Spearman and
 ranks, the exact Gram-matrix normalized HSIC, and the RDC algorithm of Lopez-Paz, Hennig & Schoelkopf
@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from descriptor_pipeline import dependence
 from descriptor_pipeline.backend import cupy_usable, get_namespace, to_numpy
+from descriptor_pipeline.dependence import _engine, _features
 from descriptor_pipeline.dependence import (
     HIST_EDGES,
     HSIC,
@@ -214,7 +215,7 @@ def test_spearman_several_blocks_equal_one_block(xp, monkeypatch: pytest.MonkeyP
     X = np.vstack([tied_data(120, seed=s) for s in range(3)])  # 33 columns
     single = all_pairs(X, Spearman(), 0.0, xp, "float64")
     assert single.n_blocks == 1
-    monkeypatch.setattr(dependence, "block_rows", lambda itemsize, mb: 4)  # width 1: 4 columns a block
+    monkeypatch.setattr(_engine, "block_rows", lambda itemsize, mb: 4)  # width 1: 4 columns a block
     multi = all_pairs(X, Spearman(), 0.0, xp, "float64")
     assert multi.block_columns == 4 and multi.n_blocks == 9 * 10 // 2  # ceil(33 / 4) = 9 blocks
     p = X.shape[0]
@@ -713,7 +714,7 @@ def test_features_past_the_budget_go_to_a_file_with_the_same_bytes(measure, monk
     threshold = 0.5 if measure.name == "hsic" else 0.6
     spilled = all_pairs(X, (on_disk := copy.deepcopy(measure)), threshold, np, "float32", 1)  # past 8 MiB: a file
     with monkeypatch.context() as m:
-        m.setattr(dependence, "KEEP_BLOCKS", 1000)  # the same blocks, the features in memory
+        m.setattr(_engine, "KEEP_BLOCKS", 1000)  # the same blocks, the features in memory
         held = all_pairs(X, (in_memory := copy.deepcopy(measure)), threshold, np, "float32", 1)
     assert held.features["held"] == "memory" and spilled.features["held"] == "temporary file"
     assert isinstance(on_disk._stack, np.memmap) and not isinstance(in_memory._stack, np.memmap) and held.n_blocks > 1
@@ -723,7 +724,7 @@ def test_features_past_the_budget_go_to_a_file_with_the_same_bytes(measure, monk
     assert held.similarity.tobytes() == spilled.similarity.tobytes()
     order = lambda r: np.lexsort((r.j, r.i))
     o1 = order(held)
-    monkeypatch.setattr(dependence, "_Spill", type("NoFile", (), {"open": staticmethod(lambda first: None)}))
+    monkeypatch.setattr(_features, "_Spill", type("NoFile", (), {"open": staticmethod(lambda first: None)}))
     rebuilt = all_pairs(X, (again := copy.deepcopy(measure)), threshold, np, "float32", 1)
     assert rebuilt.features["held"] == "rebuilt per block" and again._stack is None
     o3 = order(rebuilt)
@@ -756,7 +757,7 @@ def test_a_full_disk_falls_back_to_features_built_per_block(monkeypatch: pytest.
             self.closed = True
 
     handle = FullDisk()
-    monkeypatch.setattr(dependence.tempfile, "TemporaryFile", lambda **kwargs: handle)
+    monkeypatch.setattr(_features.tempfile, "TemporaryFile", lambda **kwargs: handle)
     measure = RDC(k=8, seed=31)
     result = all_pairs(X, measure, 0.6, np, "float32", 1)
     assert len(writes) > 3 and handle.closed and measure._stack is None and result.features["held"] == "rebuilt per block"

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from memory_profiler import memory_usage
 
-from descriptor_pipeline import dependence
 from descriptor_pipeline.dependence import HSIC, RDC, Spearman, all_pairs, block_rows, block_starts
+from descriptor_pipeline.dependence._features import _Spill
 from descriptor_pipeline.ingest import IngestSettings, scan
 from descriptor_pipeline.inputs import inspect_inputs
 
@@ -63,7 +63,7 @@ def test_ingest_scan_memory_is_flat(write_table) -> None:
 def test_pass_block_memory_is_flat(measure, p: int, n: int, monkeypatch: pytest.MonkeyPatch) -> None:
     rebuilt = measure == "hsic-no-file"
     if rebuilt:  # no temporary file to be had: features built again per block
-        monkeypatch.setattr(dependence._Spill, "open", classmethod(lambda cls, first: None))
+        monkeypatch.setattr(_Spill, "open", classmethod(lambda cls, first: None))
         measure = HSIC(seed=3)
     block_memory_mb = 1
     rng = np.random.default_rng(4)
