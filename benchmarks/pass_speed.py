@@ -143,7 +143,8 @@ def dependence(n_dep: int, p: int, args: argparse.Namespace, measures: set[str])
         if name not in measures:
             continue
         ours, t_ours = best_of(lambda: all_pairs(Xd, measure, threshold, np, "float32", args.block_memory_mb, threads=THREADS), args.repeats)
-        runs = [bare_products(p, n_dep, measure.width, args.block_memory_mb) for _ in range(args.repeats)]
+        width = int(measure.fit(Xd, threshold).widths.max())  # the widest column all_pairs multiplies
+        runs = [bare_products(p, n_dep, width, args.block_memory_mb) for _ in range(args.repeats)]
         prod = float(np.median(runs))
         t0 = time.perf_counter()
         for a, b in sample:

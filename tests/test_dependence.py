@@ -7,7 +7,6 @@ ranks, the exact Gram-matrix normalized HSIC, and the RDC algorithm of Lopez-Paz
 
 from __future__ import annotations
 
-import copy
 import os
 import subprocess
 import sys
@@ -375,18 +374,18 @@ def test_histogram_counts_pairs(name: str) -> None:
     values = S[np.triu_indices(p, k=1)]
     assert all_pairs(X, MEASURES[name](), 0.0, np, "float64").hist_counts == histogram_reference(values)
     threshold = 0.7
-    measure = MEASURES[name]()
-    hist = all_pairs(X, measure, threshold, np, "float64").hist_counts
+    result = all_pairs(X, MEASURES[name](), threshold, np, "float64")
+    hist = result.hist_counts
     assert sum(hist) == p * (p - 1) // 2
     reference = histogram_reference(values)
     at_or_above = [k for k, edge in enumerate(HIST_EDGES) if edge >= threshold]
     assert [hist[k] for k in at_or_above] == [reference[k] for k in at_or_above]
     if name == "spearman":
-        assert measure.histogram_values == "exact"
-    if measure.histogram_values == "exact":
+        assert result.histogram_values == "exact"
+    if result.histogram_values == "exact":
         assert hist == reference
     else:  # RDC (Frobenius) and the HSIC screen report an upper bound for pairs they rule out below the threshold
-        assert name in ("rdc", "hsic") and "upper bound" in measure.histogram_values
+        assert name in ("rdc", "hsic") and "upper bound" in result.histogram_values
         assert all(sum(hist[k:]) >= sum(reference[k:]) for k in range(len(hist)))
         assert hist != reference  # the bounds are not the values (else this branch tests nothing)
 
@@ -520,9 +519,10 @@ def test_hsic_rff_equals_per_pair_estimator(xp) -> None:
     assert_offdiag_close(S, R, 1e-9)
     compressed = HSIC(n_features=32, seed=17, energy_tol=1e-4)
     C = similarities(X, compressed, xp)
-    assert compressed.width < 32 and 0 < compressed.truncated_energy <= 1e-4
+    fit = compressed.fit(X, 0.0, xp, dtype=xp.float64)  # what all_pairs fitted: the ranks and energies
+    assert fit.ranks.max() < 32 and 0 < fit.truncated_energy <= 1e-4
     off = ~np.eye(p, dtype=bool)
-    assert np.all(C[off] <= R[off] + 1e-12) and np.all(C[off] >= R[off] - 2 * compressed.truncated_energy - 1e-12)
+    assert np.all(C[off] <= R[off] + 1e-12) and np.all(C[off] >= R[off] - 2 * fit.truncated_energy - 1e-12)
 
 
 def test_hsic_float32_cosines_stay_within_float32_rounding_whatever_the_scale(xp) -> None:
@@ -533,14 +533,13 @@ def test_hsic_float32_cosines_stay_within_float32_rounding_whatever_the_scale(xp
     x = rng.uniform(-1, 1, 500)
     X = np.vstack([x, np.exp(6 * rng.standard_normal(500)), with_missing(x**2, 0.2, seed=32), np.round(3 * x)])
     assert np.nanmax(np.abs(X[1])) / median_bandwidth(X[1]) > 1e3
-    reference = HSIC(seed=33)
-    reference.fit(X, xp, dtype=xp.float64)
-    fast = HSIC(seed=33)
-    fast.fit(X, xp, dtype=xp.float32)
-    assert not reference._cos_float32 and fast._cos_float32
+    measure = HSIC(seed=33)
+    reference = measure.fit(X, 0.5, xp, dtype=xp.float64)
+    fast = measure.fit(X, 0.5, xp, dtype=xp.float32)
+    assert not reference.cos_float32 and fast.cos_float32
     cols = slice(0, X.shape[0])
-    phi64, _, scale64 = (to_numpy(a) for a in reference._phi(xp, xp.asarray(X), cols))
-    phi32, _, scale32 = (to_numpy(a) for a in fast._phi(xp, xp.asarray(X), cols))
+    phi64, _, scale64 = (to_numpy(a) for a in measure._phi(reference, xp, xp.asarray(X), cols))
+    phi32, _, scale32 = (to_numpy(a) for a in measure._phi(fast, xp, xp.asarray(X), cols))
     assert phi32.dtype == np.float32 and phi64.dtype == np.float64
     phi64, phi32 = phi64 * scale64[:, None, None], phi32.astype(np.float64) * scale32[:, None, None]
     for c in range(X.shape[0]):
@@ -561,8 +560,8 @@ def test_hsic_float32_cosines_of_phases_beyond_2_53_are_finite_and_silent(xp) ->
     measure = HSIC(seed=36)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        measure.fit(X, xp, dtype=xp.float32)
-        phi, _, scale = (to_numpy(a) for a in measure._phi(xp, xp.asarray(X), slice(0, 3)))
+        fit = measure.fit(X, 0.5, xp, dtype=xp.float32)
+        phi, _, scale = (to_numpy(a) for a in measure._phi(fit, xp, xp.asarray(X), slice(0, 3)))
         S = similarities(X, HSIC(seed=36), xp, dtype="float32")
     assert np.isfinite(phi).all() and np.isfinite(scale).all() and (scale > 0).all()
     off = S[~np.eye(3, dtype=bool)]
@@ -592,12 +591,13 @@ def test_hsic_compression_rank_and_bound(tol: float) -> None:
     compressed = HSIC(seed=23, energy_tol=tol)
     C = similarities(X, compressed, np)
     H = similarities(X, HSIC(seed=23, energy_tol=None), np)
-    ranks = compressed.ranks
-    assert ranks.shape == (X.shape[0],) and compressed.width == ranks.max() < compressed.n_features
+    fit = compressed.fit(X, 0.0, dtype=np.float64)  # what all_pairs fitted: the ranks and energies
+    ranks = fit.ranks
+    assert ranks.shape == (X.shape[0],) and ranks.max() < compressed.n_features
     assert len(set(ranks.tolist())) > 1  # the columns need different ranks
     tails = per_column_tail_energy(X, compressed, ranks)
     assert np.all(tails <= tol * (1 + 1e-9))
-    assert np.allclose(tails, compressed.left_out, rtol=1e-6, atol=1e-15)
+    assert np.allclose(tails, fit.left_out, rtol=1e-6, atol=1e-15)
     fewer = per_column_tail_energy(X, compressed, ranks - 1)
     assert np.all(fewer[ranks > 1] > tol)  # one fewer direction would not do, for any column
     bound = tails[:, None] + tails[None, :]
@@ -646,13 +646,13 @@ def test_hsic_screen_bound_is_the_stated_formula_and_holds_for_every_pair(xp) ->
     X = screen_table()
     p = X.shape[0]
     measure = HSIC(seed=43)
-    measure.fit(X, xp, dtype=xp.float64, keep_bytes=2**30)
-    assert measure._screening and measure.width > measure.screen
+    fit = measure.fit(X, 2.0, xp, dtype=xp.float64, keep_bytes=2**30)  # a threshold no pair reaches
+    assert fit.screening and fit.ranks.max() > measure.screen
     cols = slice(0, p)
-    F = measure.features(xp, xp.asarray(X), cols)
-    assert F.shape[0] == int(np.minimum(measure.ranks, 2).sum())
-    B = to_numpy(measure.reduce(xp, F @ xp.permute_dims(F, (1, 0)), cols, cols, threshold=2.0))
-    W = [to_numpy(measure._column(c)) for c in range(p)]
+    F = measure.features(fit, xp, xp.asarray(X), cols)
+    assert F.shape[0] == int(np.minimum(fit.ranks, 2).sum())
+    B = to_numpy(measure.reduce(fit, xp, F @ xp.permute_dims(F, (1, 0)), cols, cols))
+    W = [to_numpy(fit.column(c)) for c in range(p)]
     R = reference_screen_bound(W, 2)
     H = similarities(X, HSIC(seed=43, screen=None), xp)
     off = ~np.eye(p, dtype=bool)
@@ -670,17 +670,15 @@ def test_hsic_screen_gives_the_edges_of_the_full_products(xp, dtype: str) -> Non
     tol = 1e-12 if dtype == "float64" else 2e-6
     for threshold in (0.3, 0.5, 0.6, 0.8):
         full = all_pairs(X, HSIC(seed=43, screen=None), threshold, xp, dtype)
-        measure = HSIC(seed=43)
-        screened = all_pairs(X, measure, threshold, xp, dtype)
+        screened = all_pairs(X, HSIC(seed=43), threshold, xp, dtype)
         on = threshold >= dependence.SCREEN_MIN_THRESHOLD  # below, the screen is off (few pairs ruled out)
-        assert measure._screening == on and ("upper bound" in measure.histogram_values) == on
+        assert ("upper bound" in screened.histogram_values) == on
         assert screened.features["screen"] == (2 if on else None) and full.features["screen"] is None
         assert len(full.i) > 0
         assert np.array_equal(screened.i, full.i) and np.array_equal(screened.j, full.j)
         assert np.allclose(screened.similarity, full.similarity, rtol=0, atol=tol)
-    unheld = HSIC(seed=43)
-    small = all_pairs(X, unheld, 0.6, xp, dtype, block_memory_mb=0)
-    assert not unheld._screening and unheld.histogram_values == "exact"
+    small = all_pairs(X, HSIC(seed=43), 0.6, xp, dtype, block_memory_mb=0)
+    assert small.features["screen"] is None and small.histogram_values == "exact"
     reference = all_pairs(X, HSIC(seed=43, screen=None), 0.6, xp, dtype, block_memory_mb=0)
     assert np.array_equal(small.i, reference.i) and small.similarity.tobytes() == reference.similarity.tobytes()
 
@@ -691,8 +689,8 @@ def test_hsic_screen_shards_gather_to_one_job() -> None:
     rng = np.random.default_rng(33)
     X = np.repeat(rng.standard_normal((150, 300)), 4, axis=0) + 0.3 * rng.standard_normal((600, 300))
     threshold, block_memory_mb = 0.5, 4
-    one = all_pairs(X, (measure := HSIC(n_features=16, seed=31)), threshold, np, "float32", block_memory_mb)
-    assert measure._screening and one.n_blocks >= 6 and 0 < len(one.i) < 600 * 599 // 4
+    one = all_pairs(X, HSIC(n_features=16, seed=31), threshold, np, "float32", block_memory_mb)
+    assert one.features["screen"] == 2 and one.n_blocks >= 6 and 0 < len(one.i) < 600 * 599 // 4
     parts = [all_pairs(X, HSIC(n_features=16, seed=31), threshold, np, "float32", block_memory_mb, shard=(k, 3)) for k in range(3)]
     assert sum(part.n_blocks for part in parts) == one.n_blocks and all(part.n_blocks > 0 for part in parts)
     got = sorted((int(i), int(j), float(s)) for part in parts for i, j, s in zip(part.i, part.j, part.similarity))
@@ -712,21 +710,20 @@ def test_features_past_the_budget_go_to_a_file_with_the_same_bytes(measure, monk
     rng = np.random.default_rng(34)
     X = np.repeat(rng.standard_normal((150, 1500)), 4, axis=0) + 0.3 * rng.standard_normal((600, 1500))
     threshold = 0.5 if measure.name == "hsic" else 0.6
-    spilled = all_pairs(X, (on_disk := copy.deepcopy(measure)), threshold, np, "float32", 1)  # past 8 MiB: a file
+    spilled = all_pairs(X, measure, threshold, np, "float32", 1)  # past 8 MiB: a file
     with monkeypatch.context() as m:
         m.setattr(_engine, "KEEP_BLOCKS", 1000)  # the same blocks, the features in memory
-        held = all_pairs(X, (in_memory := copy.deepcopy(measure)), threshold, np, "float32", 1)
-    assert held.features["held"] == "memory" and spilled.features["held"] == "temporary file"
-    assert isinstance(on_disk._stack, np.memmap) and not isinstance(in_memory._stack, np.memmap) and held.n_blocks > 1
+        held = all_pairs(X, measure, threshold, np, "float32", 1)
+    assert held.features["held"] == "memory" and spilled.features["held"] == "temporary file" and held.n_blocks > 1
     if measure.name == "hsic":
-        assert in_memory._screening and on_disk._screening
+        assert held.features["screen"] == spilled.features["screen"] == 2
     assert len(held.i) > 0 and held.i.tobytes() == spilled.i.tobytes() and held.j.tobytes() == spilled.j.tobytes()
     assert held.similarity.tobytes() == spilled.similarity.tobytes()
     order = lambda r: np.lexsort((r.j, r.i))
     o1 = order(held)
     monkeypatch.setattr(_features, "_Spill", type("NoFile", (), {"open": staticmethod(lambda first: None)}))
-    rebuilt = all_pairs(X, (again := copy.deepcopy(measure)), threshold, np, "float32", 1)
-    assert rebuilt.features["held"] == "rebuilt per block" and again._stack is None
+    rebuilt = all_pairs(X, measure, threshold, np, "float32", 1)
+    assert rebuilt.features["held"] == "rebuilt per block"
     o3 = order(rebuilt)
     assert np.array_equal(held.i[o1], rebuilt.i[o3]) and np.array_equal(held.j[o1], rebuilt.j[o3])
     assert np.allclose(held.similarity[o1], rebuilt.similarity[o3], rtol=0, atol=2e-6)
@@ -758,9 +755,8 @@ def test_a_full_disk_falls_back_to_features_built_per_block(monkeypatch: pytest.
 
     handle = FullDisk()
     monkeypatch.setattr(_features.tempfile, "TemporaryFile", lambda **kwargs: handle)
-    measure = RDC(k=8, seed=31)
-    result = all_pairs(X, measure, 0.6, np, "float32", 1)
-    assert len(writes) > 3 and handle.closed and measure._stack is None and result.features["held"] == "rebuilt per block"
+    result = all_pairs(X, RDC(k=8, seed=31), 0.6, np, "float32", 1)
+    assert len(writes) > 3 and handle.closed and result.features["held"] == "rebuilt per block"
     monkeypatch.undo()
     reference = all_pairs(X, RDC(k=8, seed=31), 0.6, np, "float32", 64)
     assert reference.features["held"] == "memory"
@@ -842,9 +838,9 @@ def test_rdc_compressed_equals_padded(xp, threshold: float) -> None:
     compressed, padded = RDC(seed=28), RDC(seed=28, compress=False)
     C = all_pairs(X, compressed, threshold, xp, "float64", block_memory_mb=0)
     R = all_pairs(X, padded, threshold, xp, "float64")
-    ranks = compressed.ranks
+    ranks = compressed.fit(X, threshold, xp).ranks  # what all_pairs fitted
     assert ranks.min() == 1 and ranks.max() > 2 and len(set(ranks.tolist())) > 2  # mixed widths
-    assert compressed.describe()["rank_max"] == ranks.max() and padded.describe() is None
+    assert C.features["rank_max"] == ranks.max() and R.features is None
     assert C.n_blocks > 1 and 0 < len(R.i) and np.array_equal(C.i, R.i) and np.array_equal(C.j, R.j)
     assert np.max(np.abs(C.similarity - R.similarity)) <= 1e-12
     assert C.hist_counts == R.hist_counts
@@ -949,7 +945,7 @@ def test_worker_count_does_not_change_a_bit(measure, threshold: float) -> None:
     if threshold == 0.0:
         assert runs[0].n_blocks > 1 and len(runs[0].i) == X.shape[0] * (X.shape[0] - 1) // 2
     else:
-        assert measure._screening and 0 < len(runs[0].i) < X.shape[0] * (X.shape[0] - 1) // 4
+        assert runs[0].features["screen"] == 2 and 0 < len(runs[0].i) < X.shape[0] * (X.shape[0] - 1) // 4
     for other in runs[1:]:
         assert other.similarity.tobytes() == runs[0].similarity.tobytes()
         assert np.array_equal(other.i, runs[0].i) and np.array_equal(other.j, runs[0].j)

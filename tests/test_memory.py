@@ -69,8 +69,7 @@ def test_pass_block_memory_is_flat(measure, p: int, n: int, monkeypatch: pytest.
     rng = np.random.default_rng(4)
     latent = rng.standard_normal((p // 4, n))
     X = np.repeat(latent, 4, axis=0) + 0.1 * rng.standard_normal((p, n))  # edges in every block row
-    measure.fit(X)  # a compressed measure's widths are the ranks fit chooses (all_pairs fits again, the same)
-    widths = measure.column_widths if measure.column_widths is not None else np.full(p, measure.width)
+    widths = measure.fit(X, 0.5).widths  # a compressed measure's are the ranks fit chooses (all_pairs fits again, the same)
     features_bytes = int(np.sum(widths)) * n * 4
     assert features_bytes > 8 * block_memory_mb * 2**20, "features would be cached; make the case larger"
     starts = len(block_starts(widths, block_rows(4, block_memory_mb)))

@@ -134,7 +134,7 @@ def compute_edges(
                  f["rank_max"], f["energy_left_out_max"], f["held"])
     LOG.info("%s: %d pairs at or above %.4g (%d block%s of %d columns)", pass_name, len(edges.i), threshold,
              edges.n_blocks, "" if edges.n_blocks == 1 else "s", edges.block_columns)
-    return PassEdges(edges, int(X.shape[1]), backend, measure.histogram_values, read_seconds)
+    return PassEdges(edges, int(X.shape[1]), backend, edges.histogram_values, read_seconds)
 
 
 def run_shard(

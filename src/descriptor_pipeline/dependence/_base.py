@@ -1,4 +1,4 @@
-"""What the engine and the measures share: the Measure interface, the result of ``all_pairs``, the
+"""What the engine and the measures share: the Measure interface and its Fit, the result of ``all_pairs``, the
 histogram edges, seed derivation and the map over a worker pool.
 """
 
@@ -22,44 +22,49 @@ def derive_seed(seed: int, *names: str) -> int:
     return int.from_bytes(digest, "little") >> 1
 
 
-class Measure:
-    """A dependence measure: ``width`` features per column and a reduction of (d x d) blocks."""
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Fit:
+    """What a measure's ``fit`` learned from one matrix: the value its ``features`` and ``reduce`` read.
 
-    name: str = ""
-    width: int = 1
+    A measure holds only its hyperparameters (and what they fix, such as the random draws of its seed);
+    everything chosen from the data, and the threshold the pairs are kept at, is here, passed by the
+    engine to every call that needs it.
+    """
+
+    threshold: float
+    widths: np.ndarray  # feature rows of each column (the engine's block layout)
     # How the values that feed the similarity histogram are obtained (recorded in the pass summary).
     histogram_values: str = "exact"
-
-    def plan(self, threshold: float) -> None:
-        """The threshold the pairs will be kept at, told before fit (a measure may plan its work by it)."""
-
-    def fit(
-        self, X: np.ndarray, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None, dtype: Any = None, keep_bytes: int = 0
-    ) -> None:
-        """Per-column parameters from the whole (columns, rows) host matrix (optional); ``xp`` may do
-        the heavy part, and ``pool`` share NumPy work by columns. A measure whose fit builds the
-        features anyway may keep them (as ``dtype``, at most ``keep_bytes``) for ``features``."""
+    description: dict | None = None  # what fit chose, for the pass summary (None: nothing)
 
     @property
     def holds_features(self) -> bool:
         """True when fit kept every column's features (the engine then caches nothing itself)."""
         return False
 
-    @property
-    def column_widths(self) -> np.ndarray | None:
-        """Features per column when they differ between columns (set by fit); None: ``width`` each."""
-        return None
 
-    def describe(self) -> dict | None:
-        """What fit chose, for the pass summary (None: nothing)."""
-        return None
+class Measure:
+    """A dependence measure: features per column and a reduction of (d x d) blocks of their products."""
 
-    def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
+    name: str = ""
+    width: int = 1  # feature rows per column, before any compression (a hyperparameter)
+
+    def fit(
+        self, X: np.ndarray, threshold: float, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None,
+        dtype: Any = None, keep_bytes: int = 0,
+    ) -> Fit:
+        """What the measure needs from the whole (columns, rows) host matrix to keep the pairs at or above
+        ``threshold``; ``xp`` may do the heavy part, and ``pool`` share NumPy work by columns. A measure
+        whose fit builds the features anyway may keep them (as ``dtype``, at most ``keep_bytes``)."""
+        return Fit(threshold=threshold, widths=np.full(X.shape[0], self.width, dtype=np.int64))
+
+    def features(self, fit: Fit, xp: ModuleType, X: Any, cols: slice) -> Any:
         """(sum of widths, rows) float64 features of the columns ``cols`` of the fitted matrix, block ``X``."""
         raise NotImplementedError
 
-    def reduce(self, xp: ModuleType, G: Any, ci: slice, cj: slice, threshold: float) -> Any:
-        """(len(ci), len(cj)) similarities of the columns ``ci`` x ``cj`` from their product block ``G``."""
+    def reduce(self, fit: Fit, xp: ModuleType, G: Any, ci: slice, cj: slice, pool: ThreadPoolExecutor | None = None) -> Any:
+        """(len(ci), len(cj)) similarities of the columns ``ci`` x ``cj`` from their product block ``G``
+        (exact at or above ``fit.threshold``; below it, as ``fit.histogram_values`` says)."""
         raise NotImplementedError
 
 
@@ -75,7 +80,8 @@ class EdgeResult:
     n_blocks: int = 0
     block_columns: int = 0
     seconds: float = 0.0
-    features: dict | None = None  # what the measure's fit chose (Measure.describe)
+    features: dict | None = None  # what the measure's fit chose (Fit.description)
+    histogram_values: str = "exact"  # how the histogram's values below the threshold were obtained (Fit.histogram_values)
 
 
 def _pool_map(pool: ThreadPoolExecutor | None, xp: ModuleType) -> Callable:

@@ -106,26 +106,24 @@ def _all_pairs(
     compute_dtype = getattr(xp, dtype)
     itemsize = 4 if dtype == "float32" else 8
     cache_bytes = KEEP_BLOCKS * block_memory_mb * 2**20
-    measure.plan(threshold)
-    measure.fit(X, xp, pool, compute_dtype, cache_bytes)
-    widths = measure.column_widths
-    widths = np.full(p, measure.width, dtype=np.int64) if widths is None else np.asarray(widths, dtype=np.int64)
+    fit = measure.fit(X, threshold, xp, pool, compute_dtype, cache_bytes)
+    widths = np.asarray(fit.widths, dtype=np.int64)
     starts = block_starts(widths, block_rows(itemsize, block_memory_mb))
     ends = dict(zip(starts, [*starts[1:], p]))
     b = max((ends[s] - s for s in starts), default=1)
     cache: dict[int, Any] = {}
-    cacheable = not measure.holds_features and int(widths.sum()) * X.shape[1] * itemsize <= cache_bytes
+    cacheable = not fit.holds_features and int(widths.sum()) * X.shape[1] * itemsize <= cache_bytes
 
     def feats(s: int) -> Any:
         if s in cache:
             return cache[s]
         cols = slice(s, ends[s])
         if pool is None or xp is not np:
-            F = xp.astype(measure.features(xp, xp.asarray(X[cols]), cols), compute_dtype)
+            F = xp.astype(measure.features(fit, xp, xp.asarray(X[cols]), cols), compute_dtype)
         else:  # features are per column: the same bytes however the block is split among workers
             step = -(-(cols.stop - cols.start) // threads)
             parts = [slice(lo, min(lo + step, cols.stop)) for lo in range(cols.start, cols.stop, step)]
-            F = np.concatenate(list(pool.map(lambda c: measure.features(np, X[c], c).astype(compute_dtype), parts)))
+            F = np.concatenate(list(pool.map(lambda c: measure.features(fit, np, X[c], c).astype(compute_dtype), parts)))
         if cacheable:
             cache[s] = F
         return F
@@ -144,7 +142,7 @@ def _all_pairs(
             FI, current = feats(si), si
         bi, bj = ends[si] - si, ends[sj] - sj
         FJ = FI if sj == si else feats(sj)
-        S = measure.reduce(xp, _block_product(xp, FI, FJ, pool), slice(si, ends[si]), slice(sj, ends[sj]), threshold)
+        S = measure.reduce(fit, xp, _block_product(xp, FI, FJ, pool), slice(si, ends[si]), slice(sj, ends[sj]), pool)
         gi = xp.arange(si, si + bi)[:, None]
         gj = xp.arange(sj, sj + bj)[None, :]
         valid = gi < gj
@@ -164,5 +162,5 @@ def _all_pairs(
     return EdgeResult(
         i=cat(edges_i, np.int64), j=cat(edges_j, np.int64), similarity=cat(edges_s, np.float64),
         hist_counts=hist, n_blocks=n_blocks, block_columns=b, seconds=time.perf_counter() - t0,
-        features=measure.describe(),
+        features=fit.description, histogram_values=fit.histogram_values,
     )

@@ -1,17 +1,18 @@
-"""Per-column compressed features (``PerColumnRank``, the base of HSIC and RDC): built in fixed chunks by
-fit and held in memory, or past the budget in a memory-mapped temporary file (``_Spill``).
+"""Per-column compressed features (``PerColumnRank``, the base of HSIC and RDC, and its ``CompressedFit``): built
+in fixed chunks by fit and held in memory, or past the budget in a memory-mapped temporary file (``_Spill``).
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from descriptor_pipeline.dependence._base import Measure
+from descriptor_pipeline.dependence._base import Fit, Measure
 
 # Columns whose random features are built together: small enough that the (columns, D, rows)
 # temporaries stay a few MB (allocating and touching fresh pages dominated with whole blocks).
@@ -63,51 +64,65 @@ class _Spill:
         return stack
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CompressedFit(Fit):
+    """A per-column measure's fit: each column's rank (its number of kept feature rows), the energy it
+    leaves out, the squared norms of its kept rows and, where fit kept them, the features themselves."""
+
+    ranks: np.ndarray  # (columns,) kept feature rows per column
+    left_out: np.ndarray  # (columns,) the energy each column leaves out
+    power: np.ndarray  # (columns, >= max rank) squared row norms of the kept features, descending, zero-padded
+    stack: Any = None  # the kept features of every column, one (sum of ranks, rows) array (or memory map); None
+    offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))  # column c: offsets[c]:offsets[c + 1]
+
+    @property
+    def holds_features(self) -> bool:
+        return self.stack is not None
+
+    def column(self, c: int) -> Any:
+        """Column ``c``'s kept (rank, rows) features, a view of the stack."""
+        return self.stack[int(self.offsets[c]) : int(self.offsets[c + 1]), :]
+
+    @property
+    def held(self) -> str:
+        """Where fit put the compressed features."""
+        if self.stack is None:
+            return "rebuilt per block"
+        return "temporary file" if isinstance(self.stack, np.memmap) else "memory"
+
+    @property
+    def truncated_energy(self) -> float:
+        """The largest energy any column leaves out (0 without compression)."""
+        return float(np.max(self.left_out)) if self.left_out.size else 0.0
+
+
 class PerColumnRank(Measure):
-    """A measure whose columns each keep their own number of feature rows (``ranks``, set by fit).
+    """A measure whose columns each keep their own number of feature rows (the ranks of its fit).
 
-    Subclasses give ``_compress(xp, X, cols, ranks=None) -> (rows per column, ranks, left_out, power)``:
+    Subclasses give ``_compress(fit, xp, X, cols, ranks=None) -> (rows per column, ranks, left_out, power)``:
     each column's (r, rows) features, its rank (``ranks`` when given), the energy it leaves out and the
-    squared norms of its rows, descending (None where the measure has no use for them). fit runs it over
-    every column in chunks of fixed size and keeps the features (as ``dtype``): in memory while they fit
-    in ``keep_bytes``, beyond that (NumPy) in a temporary file read through a memory map (``_Spill``);
+    squared norms of its rows, descending (None where the measure has no use for them); ``fit`` is what
+    the measure's fit learned before (e.g. HSIC's bandwidths). ``_fit_ranks`` runs it over every column
+    in chunks of fixed size and keeps the features (as ``dtype``): in memory while they fit in
+    ``keep_bytes``, beyond that (NumPy) in a temporary file read through a memory map (``_Spill``);
     ``features`` then only gathers them. Elsewhere, or if the file cannot be written, it builds them
-    again per block with fit's ranks (``describe()["held"]`` says which).
+    again per block with fit's ranks (the fit's ``held`` says which).
     """
-
-    ranks: np.ndarray
-    left_out: np.ndarray
-    power: np.ndarray  # (columns, width) squared row norms of the kept features, descending, zero-padded
-    _stack: Any  # the kept features of every column, one (sum of ranks, rows) array (or memory map); None
-    _offsets: np.ndarray  # column c's rows of _stack: _offsets[c] to _offsets[c + 1]
 
     @property
     def compressed(self) -> bool:
         return True
 
-    def _reset(self, p: int, width: int) -> None:
-        self.ranks = np.full(p, width, dtype=np.int64)
-        self.left_out = np.zeros(p)
-        self.power = np.zeros((p, 0))
-        self.width = width
-        self._stack, self._offsets = None, np.zeros(p + 1, dtype=np.int64)
-
-    @property
-    def column_widths(self) -> np.ndarray | None:
-        return self.ranks if self.compressed else None
-
-    @property
-    def holds_features(self) -> bool:
-        return self._stack is not None
-
-    def _column(self, c: int) -> Any:
-        """Column ``c``'s kept (rank, rows) features, a view of the stack."""
-        return self._stack[int(self._offsets[c]) : int(self._offsets[c + 1]), :]
+    def _unfitted(self, p: int) -> dict:
+        """The CompressedFit fields of ``p`` columns at full width, nothing kept (the uncompressed reference)."""
+        full = np.full(p, self.width, dtype=np.int64)
+        return {"widths": full, "ranks": full, "left_out": np.zeros(p), "power": np.zeros((p, 0))}
 
     def _chunk(self, xp: ModuleType, rows: int) -> int:
         return FEATURE_CHUNK if xp is np else max(1, 2**25 // max(1, self.width * rows))
 
-    def _fit_ranks(self, X: np.ndarray, xp: ModuleType, pmap: Callable, dtype: Any, keep_bytes: int) -> None:
+    def _fit_ranks(self, fit: CompressedFit, X: np.ndarray, xp: ModuleType, pmap: Callable, dtype: Any, keep_bytes: int) -> dict:
+        """The CompressedFit fields that compression sets (ranks, widths, left_out, power, stack, offsets)."""
         p = X.shape[0]
         chunk = self._chunk(xp, X.shape[1])
         itemsize = 4 if dtype == xp.float32 else 8
@@ -116,7 +131,7 @@ class PerColumnRank(Measure):
         spill: _Spill | None = None
         ranks, left_out, power = [], [], []
         chunks = [slice(lo, min(lo + chunk, p)) for lo in range(0, p, chunk)]
-        for W, r, e, s2 in pmap(lambda c: self._compress(xp, xp.asarray(X[c]), c), chunks):
+        for W, r, e, s2 in pmap(lambda c: self._compress(fit, xp, xp.asarray(X[c]), c), chunks):
             ranks.append(r)
             left_out.append(e)
             power.append(s2)
@@ -132,53 +147,41 @@ class PerColumnRank(Measure):
                     kept, spill = None, None
             elif kept is not None:
                 kept.extend(W)
-        self.ranks, self.left_out = np.concatenate(ranks), np.concatenate(left_out)
-        self.width = int(self.ranks.max())
+        out: dict = {"ranks": np.concatenate(ranks), "left_out": np.concatenate(left_out)}
+        out["widths"] = out["ranks"]
+        width = int(out["ranks"].max())
         if all(s2 is not None for s2 in power):
-            self.power = np.concatenate([np.pad(s2, ((0, 0), (0, self.width - s2.shape[1]))) for s2 in power])
+            out["power"] = np.concatenate([np.pad(s2, ((0, 0), (0, width - s2.shape[1]))) for s2 in power])
         # One (sum of ranks, rows) array, in memory or mapped from the file: a block's features are a view of it.
+        stack = None
         if spill is not None:  # something was written: the file holds at least one row (None: the last writes failed)
-            self._stack = spill.map(np.dtype(dtype), X.shape[1])
+            stack = spill.map(np.dtype(dtype), X.shape[1])
         elif kept:
-            self._stack = xp.concat(kept, axis=0)
-        if self._stack is not None:
-            self._offsets = np.concatenate([[0], np.cumsum(self.ranks)])
+            stack = xp.concat(kept, axis=0)
+        if stack is not None:
+            out["stack"], out["offsets"] = stack, np.concatenate([[0], np.cumsum(out["ranks"])])
+        return out
 
     def _compress(
-        self, xp: ModuleType, X: Any, cols: slice, ranks: np.ndarray | None = None
+        self, fit: CompressedFit, xp: ModuleType, X: Any, cols: slice, ranks: np.ndarray | None = None
     ) -> tuple[list, np.ndarray, np.ndarray, np.ndarray | None]:
         raise NotImplementedError
 
-    def _compressed_features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
-        if self._stack is not None:
-            return self._stack[int(self._offsets[cols.start]) : int(self._offsets[cols.stop]), :]
+    def _compressed_features(self, fit: CompressedFit, xp: ModuleType, X: Any, cols: slice) -> Any:
+        if fit.stack is not None:
+            return fit.stack[int(fit.offsets[cols.start]) : int(fit.offsets[cols.stop]), :]
         chunk = self._chunk(xp, X.shape[1])
         out = []
         for lo in range(0, X.shape[0], chunk):
             hi = min(lo + chunk, X.shape[0])
             part = slice(cols.start + lo, cols.start + hi)
-            out.extend(self._compress(xp, X[lo:hi, :], part, self.ranks[part])[0])
+            out.extend(self._compress(fit, xp, X[lo:hi, :], part, fit.ranks[part])[0])
         return xp.concat(out, axis=0)
 
-    def _settings(self) -> dict:
-        """The measure's compression settings, first in ``describe``."""
-        return {}
-
-    def describe(self) -> dict | None:
-        if not self.compressed or not self.ranks.size:
+    def _description(self, fit: CompressedFit, settings: dict) -> dict | None:
+        """What fit chose, for the pass summary: ``settings`` (the measure's compression settings) first."""
+        if not self.compressed or not fit.ranks.size:
             return None
-        return {**self._settings(), "rank_max": int(self.ranks.max()), "rank_mean": round(float(self.ranks.mean()), 3),
-                "rank_median": float(np.median(self.ranks)), "energy_left_out_max": self.truncated_energy,
-                "held": self.held}
-
-    @property
-    def held(self) -> str:
-        """Where fit put the compressed features."""
-        if self._stack is None:
-            return "rebuilt per block"
-        return "temporary file" if isinstance(self._stack, np.memmap) else "memory"
-
-    @property
-    def truncated_energy(self) -> float:
-        """The largest energy any column leaves out (0 without compression)."""
-        return float(np.max(self.left_out)) if self.left_out.size else 0.0
+        return {**settings, "rank_max": int(fit.ranks.max()), "rank_mean": round(float(fit.ranks.mean()), 3),
+                "rank_median": float(np.median(fit.ranks)), "energy_left_out_max": fit.truncated_energy,
+                "held": fit.held}

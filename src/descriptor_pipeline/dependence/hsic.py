@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
@@ -13,7 +13,7 @@ import numpy as np
 from descriptor_pipeline.backend import to_numpy
 from descriptor_pipeline.dependence._bandwidth import median_bandwidths
 from descriptor_pipeline.dependence._base import _pool_map
-from descriptor_pipeline.dependence._features import PerColumnRank
+from descriptor_pipeline.dependence._features import CompressedFit, PerColumnRank
 from descriptor_pipeline.dependence._kernels import _center_present, _float32_cosines, _normalize_gram, _scatter, _varies, segment_sums
 
 # Absolute slack of the HSIC screen: a pair is computed exactly when its bound is at least the threshold
@@ -22,6 +22,16 @@ SCREEN_MARGIN = 1e-4
 # Below this threshold most pairs' bounds reach it (the bound exceeds the value by about 0.3 at two
 # directions): every pair from the full products is then faster (timings: docs/dependence-engine.md#screen).
 SCREEN_MIN_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class HSICFit(CompressedFit):
+    """HSIC's fit: each column's median-heuristic bandwidth, whether the cosines run in float32 and whether
+    the screen is on, besides the compression of every per-column measure."""
+
+    sigma: np.ndarray  # (columns,) bandwidths
+    cos_float32: bool = False  # float32 cosines for float32 products
+    screening: bool = False  # the screen is on: the engine's widths are each column's top ``screen`` rows
 
 
 @dataclass
@@ -36,73 +46,55 @@ class HSIC(PerColumnRank):
     energy_tol: float | None = 1e-6
     screen: int | None = 2
     name: str = "hsic"
-    sigma: np.ndarray = field(default_factory=lambda: np.ones(0))
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # the random draws the seed fixes, the same for every column
         rng = np.random.default_rng(self.seed)
         self.omega = rng.standard_normal(self.n_features)
         self.phase = rng.uniform(0.0, 2.0 * math.pi, self.n_features)
-        self._cos_float32 = False  # set by fit: float32 cosines for float32 products
-        self._screening = False  # set by fit: the screen is on
-        self._pool: ThreadPoolExecutor | None = None
-        self._threshold = 1.0  # told by plan; the screen runs for thresholds of at least SCREEN_MIN_THRESHOLD
-        self._reset(0, self.n_features)
+
+    @property
+    def width(self) -> int:  # type: ignore[override]
+        return self.n_features
 
     @property
     def compressed(self) -> bool:
         return self.energy_tol is not None
 
-    def plan(self, threshold: float) -> None:
-        self._threshold = threshold
-
-    @property
-    def column_widths(self) -> np.ndarray | None:
-        if self._screening:
-            return np.minimum(self.ranks, self.screen)
-        return super().column_widths
-
-    @property
-    def histogram_values(self) -> str:  # type: ignore[override]
-        if self._screening:
-            return (
-                f"exact at or above the threshold; below it, an upper bound from each column's top {self.screen} "
-                "directions and the spectra of the rest (bins below the threshold can hold pairs whose HSIC is lower)"
-            )
-        return "exact"
-
-    def _settings(self) -> dict:
-        return {"n_features": self.n_features, "energy_tol": self.energy_tol, "screen": self.screen if self._screening else None}
-
     def fit(
-        self, X: np.ndarray, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None, dtype: Any = None, keep_bytes: int = 0
-    ) -> None:
+        self, X: np.ndarray, threshold: float, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None,
+        dtype: Any = None, keep_bytes: int = 0,
+    ) -> HSICFit:
         p = X.shape[0]
-        self._cos_float32 = dtype is not None and dtype == xp.float32
         # Per column, in chunks of fixed size: the same values however the pool's workers share them.
         pmap = _pool_map(pool, xp)
         parts = [slice(lo, min(lo + 64, p)) for lo in range(0, p, 64)]
-        self.sigma = np.concatenate([np.ones(0), *pmap(lambda c: median_bandwidths(X[c]), parts)])
-        self._reset(p, self.n_features)
-        self._screening = False
-        self._pool = pool  # for the screen's exact values, while all_pairs runs
+        sigma = np.concatenate([np.ones(0), *pmap(lambda c: median_bandwidths(X[c]), parts)])
+        fit = HSICFit(threshold=threshold, sigma=sigma, cos_float32=dtype is not None and dtype == xp.float32,
+                      **self._unfitted(p))
         if self.compressed and p:
-            self._fit_ranks(X, xp, pmap, dtype, keep_bytes)
+            fit = replace(fit, **self._fit_ranks(fit, X, xp, pmap, dtype, keep_bytes))
             # The screen needs every column's full W at hand for its candidates; it pays when W is wider.
-            self._screening = (
-                self.screen is not None and self._stack is not None and self.width > self.screen
-                and self._threshold >= SCREEN_MIN_THRESHOLD
-            )
-            if self._screening:  # zero columns up to 2 k: the screen's head and tail spectra are k wide
-                self.power = np.pad(self.power, ((0, 0), (0, max(0, 2 * self.screen - self.power.shape[1]))))
+            if (
+                self.screen is not None and fit.stack is not None and int(fit.ranks.max()) > self.screen
+                and threshold >= SCREEN_MIN_THRESHOLD
+            ):  # zero columns up to 2 k: the screen's head and tail spectra are k wide
+                power = np.pad(fit.power, ((0, 0), (0, max(0, 2 * self.screen - fit.power.shape[1]))))
+                fit = replace(fit, screening=True, power=power, widths=np.minimum(fit.ranks, self.screen),
+                              histogram_values=(
+                                  f"exact at or above the threshold; below it, an upper bound from each column's top "
+                                  f"{self.screen} directions and the spectra of the rest (bins below the threshold can "
+                                  "hold pairs whose HSIC is lower)"))
+        settings = {"n_features": self.n_features, "energy_tol": self.energy_tol, "screen": self.screen if fit.screening else None}
+        return replace(fit, description=self._description(fit, settings))
 
     def _compress(
-        self, xp: ModuleType, X: Any, cols: slice, ranks: np.ndarray | None = None
+        self, fit: HSICFit, xp: ModuleType, X: Any, cols: slice, ranks: np.ndarray | None = None
     ) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
         """Per column of a chunk: its compressed (r, rows) features W = U_r^T Phi (the top direction
         last), its rank r (``ranks`` when given; else the smallest that leaves out at most energy_tol, at
         least 1: a constant column keeps one row of zeros), the energy it leaves out and the (b, max r)
         s_1^2 >= s_2^2 >= ... of its kept rows (zero beyond r)."""
-        phi, gram, scale = self._phi(xp, X, cols)
+        phi, gram, scale = self._phi(fit, xp, X, cols)
         evals, vecs = xp.linalg.eigh(gram)  # ascending eigenvalues: the top directions come last
         d = phi.shape[1]
         s2 = np.clip(to_numpy(evals), 0.0, None)
@@ -116,16 +108,16 @@ class HSIC(PerColumnRank):
         power = np.where(np.arange(top)[None, :] < ranks[:, None], s2[:, ::-1][:, :top], 0.0)
         return [W[c, top - int(r) :, :] for c, r in enumerate(ranks)], ranks, tail[np.arange(len(ranks)), ranks], power
 
-    def _phi(self, xp: ModuleType, X: Any, cols: slice) -> tuple[Any, Any, Any]:
+    def _phi(self, fit: HSICFit, xp: ModuleType, X: Any, cols: slice) -> tuple[Any, Any, Any]:
         """(b, D, rows) centered features Phi (float32 with float32 cosines), the (b, D, D) float64
         Phi Phi^T of the features scaled to ||Phi Phi^T||_F = 1, and (b,) that scale (0: a constant
         column). The scale is applied by the callers, to the compressed rows where there are some."""
         present = ~xp.isnan(X)
         n_present = xp.sum(xp.astype(present, xp.int64), axis=-1)
-        sigma = xp.asarray(self.sigma[cols])
+        sigma = xp.asarray(fit.sigma[cols])
         scaled = xp.where(present, X, 0.0) / sigma[:, None]
         # The factor sqrt(2 / D) of phi is left out: the normalization below removes any common scale.
-        if self._cos_float32:  # centered and multiplied in float32 as well
+        if fit.cos_float32:  # centered and multiplied in float32 as well
             largest = float(xp.max(xp.abs(scaled))) * float(np.max(np.abs(self.omega))) + 2.0 * math.pi
             phi = _float32_cosines(xp, scaled, self.omega, self.phase, largest)
         else:
@@ -133,30 +125,30 @@ class HSIC(PerColumnRank):
         phi = _center_present(xp, phi, present, n_present)
         return (phi, *_normalize_gram(xp, phi, _varies(xp, X, present)))
 
-    def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
+    def features(self, fit: HSICFit, xp: ModuleType, X: Any, cols: slice) -> Any:
         if not self.compressed:
-            phi, _, scale = self._phi(xp, X, cols)
+            phi, _, scale = self._phi(fit, xp, X, cols)
             phi = phi * xp.astype(scale, phi.dtype)[:, None, None]
             return xp.reshape(phi, (phi.shape[0] * phi.shape[1], phi.shape[2]))
-        if self._screening:  # the top rows of each kept W (its last ones)
+        if fit.screening:  # the top rows of each kept W (its last ones)
             k = self.screen
-            return xp.concat([self._column(c)[max(0, int(self.ranks[c]) - k) :, :] for c in range(cols.start, cols.stop)], axis=0)
-        return self._compressed_features(xp, X, cols)
+            return xp.concat([fit.column(c)[max(0, int(fit.ranks[c]) - k) :, :] for c in range(cols.start, cols.stop)], axis=0)
+        return self._compressed_features(fit, xp, X, cols)
 
-    def reduce(self, xp: ModuleType, G: Any, ci: slice, cj: slice, threshold: float) -> Any:
+    def reduce(self, fit: HSICFit, xp: ModuleType, G: Any, ci: slice, cj: slice, pool: ThreadPoolExecutor | None = None) -> Any:
         if self.energy_tol is None:
-            d, bi, bj = self.width, ci.stop - ci.start, cj.stop - cj.start
+            d, bi, bj = self.n_features, ci.stop - ci.start, cj.stop - cj.start
             G4 = xp.reshape(G, (bi, d, bj, d))
             return xp.sum(xp.sum(G4 * G4, axis=3), axis=1)
-        if self._screening:
-            return self._screened(xp, G, ci, cj, threshold)
-        return segment_sums(xp, G * G, self.ranks[ci], self.ranks[cj])
+        if fit.screening:
+            return self._screened(fit, xp, G, ci, cj, pool)
+        return segment_sums(xp, G * G, fit.ranks[ci], fit.ranks[cj])
 
-    def _screened(self, xp: ModuleType, G: Any, ci: slice, cj: slice, threshold: float) -> Any:
-        k = self.screen
+    def _screened(self, fit: HSICFit, xp: ModuleType, G: Any, ci: slice, cj: slice, pool: ThreadPoolExecutor | None) -> Any:
+        k, threshold = self.screen, fit.threshold
         bi, bj = ci.stop - ci.start, cj.stop - cj.start
-        top = xp.astype(segment_sums(xp, G * G, np.minimum(self.ranks[ci], k), np.minimum(self.ranks[cj], k)), xp.float64)
-        power = self.power  # (columns, >= 2 k), padded in fit
+        top = xp.astype(segment_sums(xp, G * G, np.minimum(fit.ranks[ci], k), np.minimum(fit.ranks[cj], k)), xp.float64)
+        power = fit.power  # (columns, >= 2 k), padded in fit
         head_i, tail_i, head_j, tail_j = power[ci, :k], power[ci, k:], power[cj, :k], power[cj, k:]
         rest = xp.clip(xp.asarray(head_i @ head_j.T) - top, 0.0, None)  # ||A_x W_y^T||^2 - top and its mirror, at most
         bound = (
@@ -172,24 +164,24 @@ class HSIC(PerColumnRank):
         if candidates.size == 0:
             return bound
         a, b = candidates // bj, candidates % bj
-        off, rj = self._offsets, self.ranks[cj]
-        FJ = self._stack[int(off[cj.start]) : int(off[cj.stop]), :]  # the block's full W, a view
+        off, rj = fit.offsets, fit.ranks[cj]
+        FJ = fit.stack[int(off[cj.start]) : int(off[cj.stop]), :]  # the block's full W, a view
         xs, firsts = np.unique(a, return_index=True)
 
         def exact(x: int, partners: np.ndarray) -> Any:
             """||W_x W_y^T||_F^2 of column x of the block against its candidate partners (ascending)."""
-            Wx = self._column(ci.start + x)
+            Wx = fit.column(ci.start + x)
             if 4 * int(rj[partners].sum()) >= FJ.shape[0]:  # many partners: against the whole block, no gather
                 P = xp.astype(Wx @ xp.permute_dims(FJ, (1, 0)), xp.float64)
                 sums = xp.reshape(segment_sums(xp, P * P, np.array([Wx.shape[0]]), rj), (-1,))
                 return xp.take(sums, xp.asarray(partners))
             rows = np.concatenate([np.arange(off[cj.start + y], off[cj.start + y + 1]) for y in partners.tolist()])
-            Wy = xp.take(self._stack, xp.asarray(rows), axis=0)
+            Wy = xp.take(fit.stack, xp.asarray(rows), axis=0)
             P = xp.astype(Wx @ xp.permute_dims(Wy, (1, 0)), xp.float64)
             return xp.reshape(segment_sums(xp, P * P, np.array([Wx.shape[0]]), rj[partners]), (-1,))
 
         groups = list(zip(xs.tolist(), np.split(b, firsts[1:])))
-        pmap = _pool_map(self._pool, xp)  # each column on its own: the same bytes for any number of workers
+        pmap = _pool_map(pool, xp)  # each column on its own: the same bytes for any number of workers
         values = list(pmap(lambda g: exact(*g), groups))
         # nonzero lists the candidates by flat position, i.e. by (a, b): the order of the values
         out = _scatter(xp, xp.reshape(bound, (-1,)), xp.asarray(candidates), xp.concat(values))

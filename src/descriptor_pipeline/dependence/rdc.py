@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
@@ -11,9 +11,15 @@ import numpy as np
 
 from descriptor_pipeline.backend import svdvals, to_numpy
 from descriptor_pipeline.dependence._base import _pool_map
-from descriptor_pipeline.dependence._features import PerColumnRank
+from descriptor_pipeline.dependence._features import CompressedFit, PerColumnRank
 from descriptor_pipeline.dependence._kernels import _center_present, _scatter, _varies, segment_blocks, segment_sums
 from descriptor_pipeline.dependence._ranks import average_ranks
+
+# RDC's reduction computes the singular values only of blocks that could reach the threshold (reduce).
+HISTOGRAM_VALUES = (
+    "exact at or above the threshold; below it, the Frobenius norm of the pair's canonical-correlation "
+    "block, an upper bound of the RDC (bins below the threshold can hold pairs whose RDC is lower)"
+)
 
 
 @dataclass
@@ -35,29 +41,27 @@ class RDC(PerColumnRank):
     rank_tol: float = 1e-6
     compress: bool = True
     name: str = "rdc"
-    histogram_values: str = (
-        "exact at or above the threshold; below it, the Frobenius norm of the pair's canonical-correlation "
-        "block, an upper bound of the RDC (bins below the threshold can hold pairs whose RDC is lower)"
-    )
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # the random draws the seed fixes, the same for every column
         rng = np.random.default_rng(self.seed)
         self.weights = rng.standard_normal((2, self.k))  # rows: multiplier of u, multiplier of the constant 1
-        self._reset(0, self.k)
+
+    @property
+    def width(self) -> int:  # type: ignore[override]
+        return self.k
 
     @property
     def compressed(self) -> bool:
         return self.compress
 
-    def _settings(self) -> dict:
-        return {"n_features": self.k, "rank_tol": self.rank_tol}
-
     def fit(
-        self, X: np.ndarray, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None, dtype: Any = None, keep_bytes: int = 0
-    ) -> None:
-        self._reset(X.shape[0], self.k)
+        self, X: np.ndarray, threshold: float, xp: ModuleType = np, pool: ThreadPoolExecutor | None = None,
+        dtype: Any = None, keep_bytes: int = 0,
+    ) -> CompressedFit:
+        fit = CompressedFit(threshold=threshold, histogram_values=HISTOGRAM_VALUES, **self._unfitted(X.shape[0]))
         if self.compressed and X.shape[0]:
-            self._fit_ranks(X, xp, _pool_map(pool, xp), dtype, keep_bytes)
+            fit = replace(fit, **self._fit_ranks(fit, X, xp, _pool_map(pool, xp), dtype, keep_bytes))
+        return replace(fit, description=self._description(fit, {"n_features": self.k, "rank_tol": self.rank_tol}))
 
     def _basis(self, xp: ModuleType, X: Any) -> tuple[Any, Any]:
         """(b, min(k, rows), rows) orthonormal basis rows of each column's centered features (left-out
@@ -73,26 +77,26 @@ class RDC(PerColumnRank):
         return xp.where(keep[:, :, None], vh, 0.0), xp.sum(xp.astype(keep, xp.int64), axis=1)
 
     def _compress(
-        self, xp: ModuleType, X: Any, cols: slice, ranks: np.ndarray | None = None
+        self, fit: CompressedFit, xp: ModuleType, X: Any, cols: slice, ranks: np.ndarray | None = None
     ) -> tuple[list, np.ndarray, np.ndarray, None]:
         Q, kept = self._basis(xp, X)
         if ranks is None:  # the kept rows come first (descending singular values); a constant column keeps one zero row
             ranks = np.maximum(1, to_numpy(kept)).astype(np.int64)
         return [Q[c, : int(r), :] for c, r in enumerate(ranks)], ranks, np.zeros(len(ranks)), None
 
-    def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
+    def features(self, fit: CompressedFit, xp: ModuleType, X: Any, cols: slice) -> Any:
         if self.compressed:
-            return self._compressed_features(xp, X, cols)
+            return self._compressed_features(fit, xp, X, cols)
         Q, _ = self._basis(xp, X)
         b, k, n = Q.shape[0], self.k, Q.shape[2]
         if Q.shape[1] < k:  # fewer rows than features: the basis has at most n directions; pad with zeros
             Q = xp.concat([Q, xp.zeros((b, k - Q.shape[1], n), dtype=Q.dtype)], axis=1)
         return xp.reshape(Q, (b * k, n))
 
-    def reduce(self, xp: ModuleType, G: Any, ci: slice, cj: slice, threshold: float) -> Any:
-        bi, bj = ci.stop - ci.start, cj.stop - cj.start
+    def reduce(self, fit: CompressedFit, xp: ModuleType, G: Any, ci: slice, cj: slice, pool: ThreadPoolExecutor | None = None) -> Any:
+        bi, bj, threshold = ci.stop - ci.start, cj.stop - cj.start, fit.threshold
         if self.compressed:
-            ri, rj = self.ranks[ci], self.ranks[cj]
+            ri, rj = fit.ranks[ci], fit.ranks[cj]
             fro = xp.reshape(xp.sqrt(segment_sums(xp, G * G, ri, rj)), (bi * bj,))
         else:
             k = self.k

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from descriptor_pipeline.dependence._base import Measure
+from descriptor_pipeline.dependence._base import Fit, Measure
 from descriptor_pipeline.dependence._ranks import _rank_transform_numpy, average_ranks
 
 
@@ -29,7 +29,7 @@ class Spearman(Measure):
 
     name, width = "spearman", 1
 
-    def features(self, xp: ModuleType, X: Any, cols: slice) -> Any:
+    def features(self, fit: Fit, xp: ModuleType, X: Any, cols: slice) -> Any:
         if xp is np:
             return _rank_transform_numpy(X, _unit_centered_sorted)
         present = ~xp.isnan(X)
@@ -38,5 +38,5 @@ class Spearman(Measure):
         norm = xp.sqrt(xp.sum(centered * centered, axis=-1, keepdims=True))
         return xp.where(norm > 0, centered / xp.where(norm > 0, norm, 1.0), 0.0)
 
-    def reduce(self, xp: ModuleType, G: Any, ci: slice, cj: slice, threshold: float) -> Any:
+    def reduce(self, fit: Fit, xp: ModuleType, G: Any, ci: slice, cj: slice, pool: Any = None) -> Any:
         return xp.abs(G)
