@@ -74,3 +74,75 @@ def test_the_run_writes_reduced_tables_and_apply_does_the_same(demo_run, tmp_pat
         pd.testing.assert_frame_equal(pq.read_table(out).to_pandas(), pq.read_table(f, columns=["row_id", *final]).to_pandas())
     assert main(["apply", str(run.demo), "--out", str(tmp_path / "x"), "--selection", str(tmp_path)]) == 1
     assert f"{Results(tmp_path).final_list.name}: file not found" in capsys.readouterr().err
+
+
+# ---- apply never removes what it did not write -----------------------------------------------------
+
+
+def apply_case(tmp_path, monkeypatch):
+    """Inputs under in/, a selection list, and the command line of an apply run from tmp_path."""
+    _, files = planted(tmp_path / "in")
+    selection = tmp_path / "final.txt"
+    selection.write_text("naRing\nx y\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return files, ["apply", "in/a", "in/a/b", "--selection", "final.txt", "--carry", "mol_id"]
+
+
+def snapshot(folder):
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(("out", "words"), [
+    (".", "the current directory"),
+    ("in/a", "holds the input in/a/"),
+    ("in/a/new", "inside the input folder in/a"),
+    ("in", "holds the input in/a/"),
+    ("final.txt", "a file, not a folder"),
+    ("home", "your home directory"),
+    ("other", "holds files apply did not write (e.g. 'notes.txt')"),
+])
+def test_apply_refuses_an_out_folder_it_may_not_replace_and_touches_nothing(tmp_path, monkeypatch, capsys, out, words):
+    files, argv = apply_case(tmp_path, monkeypatch)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("a user's file")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / ".bashrc").write_text("# mine")
+    before = snapshot(tmp_path)
+    assert main([*argv, "--out", out]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"descriptor-pipeline: error: apply --out {out}: ") and words in err and "\n" not in err, err
+    assert snapshot(tmp_path) == before  # nothing written, nothing removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["final.txt", "home", "in", "other"]  # no temporary left
+
+
+def test_apply_replaces_only_its_own_earlier_output(tmp_path, monkeypatch, capsys):
+    files, argv = apply_case(tmp_path, monkeypatch)
+    assert main([*argv, "--out", "new"]) == 0
+    written = capsys.readouterr().out.split()
+    assert written == ["new/b/part-1.parquet", "new/part-0.parquet"]  # the inputs in sorted order
+    assert sorted(str(p.relative_to(tmp_path / "new")) for p in (tmp_path / "new").rglob("*") if p.is_file()) == [
+        "b/part-1.parquet", "descriptor-pipeline-apply.json", "part-0.parquet"]
+    first = snapshot(tmp_path / "new")
+    assert main([*argv, "--out", "new"]) == 0  # its own output: replaced, the same bytes
+    assert snapshot(tmp_path / "new") == first
+    assert pq.read_table("new/part-0.parquet").column_names == ["mol_id", "naRing", "x y"]
+    (tmp_path / "new" / "b" / "mine.csv").write_text("a user's file")  # then something apply did not write
+    assert main([*argv, "--out", "new"]) == 1
+    assert "holds files apply did not write (e.g. 'b/mine.csv')" in capsys.readouterr().err
+    assert (tmp_path / "new" / "b" / "mine.csv").read_text() == "a user's file"
+    (tmp_path / "empty").mkdir()
+    assert main([*argv, "--out", "empty"]) == 0  # an empty folder is taken
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (b"", "final.txt: lists no descriptor"),
+    (b"PAR1\x15\x04\x15\xa0\xff\xfe\x00PAR1", "final.txt: not a list of names (UTF-8 text, one name per line)"),
+])
+def test_apply_refuses_an_empty_or_unreadable_selection(tmp_path, monkeypatch, capsys, content, words):
+    files, argv = apply_case(tmp_path, monkeypatch)
+    (tmp_path / "final.txt").write_bytes(content)
+    assert main([*argv, "--out", "new"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert words in err and "\n" not in err, err
+    assert not (tmp_path / "new").exists()

@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             from descriptor_pipeline.inputs import expand_inputs, folder_globs
             from descriptor_pipeline.reduce import apply_selection
 
-            for path in apply_selection(args.selection, expand_inputs(folder_globs(args.inputs)), args.out, args.carry):
+            folders = [p for p in args.inputs if os.path.isdir(p)]
+            for path in apply_selection(args.selection, expand_inputs(folder_globs(args.inputs)), args.out, args.carry, folders):
                 print(path)
         elif args.command == "demo":
             from descriptor_pipeline.demo import write_demo

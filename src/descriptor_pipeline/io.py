@@ -70,6 +70,10 @@ def read_lines(path: str | os.PathLike[str]) -> list[str]:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PipelineError(f"{path}: file not found; run the stage that produces it first") from None
+    except IsADirectoryError:
+        raise PipelineError(f"{path}: a folder, not a list of names; name the file") from None
+    except UnicodeDecodeError:
+        raise PipelineError(f"{path}: not a list of names (UTF-8 text, one name per line); name the run's list") from None
     return [line for line in text.split("\n") if line]
 
 

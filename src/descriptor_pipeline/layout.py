@@ -214,6 +214,11 @@ class Results:
         return [p for p in candidates if p.exists()]
 
 
+# The list of what ``descriptor-pipeline apply`` wrote into its --out folder: what lets a later apply
+# replace that folder (and nothing else).
+APPLY_MANIFEST = "descriptor-pipeline-apply.json"
+
+
 def set_aside_stale(results: Results, passes: Sequence[str], all_passes: Sequence[str], reduced: bool,
                     stability: bool) -> list[tuple[Path, Path]]:
     """Move the outputs of stages this configuration does not have (a pass switched off, ``reduced:

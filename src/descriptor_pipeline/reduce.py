@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from descriptor_pipeline import io
 from descriptor_pipeline.errors import PipelineError
-from descriptor_pipeline.layout import Results
+from descriptor_pipeline.layout import APPLY_MANIFEST, Results
 from descriptor_pipeline.logs import LOG
 
 
@@ -65,8 +65,10 @@ def reduce_file(src: str, dst: Path, columns: Sequence[str]) -> int:
 
 
 def reduce_files(files: Sequence[str], names: Sequence[str], out_dir: str | Path, carry: Sequence[str] = (),
-                 selection: str = "the selection") -> list[Path]:
-    """Write every file of ``files`` projected on ``carry`` + ``names`` under ``out_dir`` (replaced whole)."""
+                 selection: str = "the selection", manifest: dict | None = None) -> list[Path]:
+    """Write every file of ``files`` projected on ``carry`` + ``names`` under ``out_dir``, which is
+    replaced whole (the workflow's own ``reduced/`` folder; ``apply`` checks its folder first). With
+    ``manifest``, the list of written files goes beside them as ``layout.APPLY_MANIFEST``."""
     clash = sorted(set(carry) & set(names))
     if clash:
         raise PipelineError(f"config key 'carry_columns': {clash[0]!r} is a final descriptor; it is written anyway, remove it")
@@ -74,26 +76,84 @@ def reduce_files(files: Sequence[str], names: Sequence[str], out_dir: str | Path
     plans = [(f, rel, projected_columns(f, names, carry, selection)) for f, rel in zip(files, mirrored(files))]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    old = tmp.with_suffix(".old")
     try:
         written = []
         for k, (f, rel, columns) in enumerate(plans, start=1):
             rows = reduce_file(f, tmp / rel, columns)
             written.append(out / rel)
             LOG.info("reduce: file %d of %d, %s -> %s (%d rows x %d columns)", k, len(plans), f, out / rel, rows, len(columns))
+        if manifest is not None:
+            io.write_json(tmp / APPLY_MANIFEST, {**manifest, "files": [rel for _, rel, _ in plans]})
         os.chmod(tmp, 0o777 & ~io.UMASK)
-        if out.exists():
-            shutil.rmtree(out)
+        if out.exists():  # moved aside first: the old folder goes only once the new one is in place
+            os.replace(out, old)
         os.replace(tmp, out)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        for left in (tmp, old):
+            if left.exists():
+                shutil.rmtree(left)
     return written
 
 
-def apply_selection(selection: str | Path, inputs: Sequence[str], out_dir: str | Path, carry: Sequence[str] = ()) -> list[Path]:
+def _entries(folder: Path) -> list[str]:
+    """Every file, link and empty folder under ``folder``, as paths relative to it (links not followed)."""
+    found = []
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        rel = os.path.relpath(top, folder)
+        links = [d for d in dirs if os.path.islink(os.path.join(top, d))]
+        found += [os.path.normpath(os.path.join(rel, name)) for name in sorted(files + links)]
+        if not dirs and not files and rel != ".":
+            found.append(rel + os.sep)
+    return found
+
+
+def check_apply_out(out: Path, inputs: Sequence[str], folders: Sequence[str]) -> None:
+    """Refuse an ``apply --out`` folder that apply may not replace: the working directory, a home or root
+    directory, a folder that holds an input or lies in an input folder, a file, or a folder holding
+    anything apply did not write there itself (its manifest lists what it wrote)."""
+    target = out.resolve()
+    where = f"apply --out {out}"
+    advice = "name a new or empty folder for the reduced files"
+    if target == Path.cwd().resolve():
+        raise PipelineError(f"{where}: the current directory; {advice} (e.g. --out reduced)")
+    if target == Path.home().resolve() or target == Path(target.anchor):
+        raise PipelineError(f"{where}: {'the root' if target == Path(target.anchor) else 'your home'} directory; {advice}")
+    for f in inputs:
+        if target in Path(f).resolve().parents:
+            raise PipelineError(f"{where}: holds the input {f}; {advice}, outside the inputs")
+    for d in folders:
+        if target == Path(d).resolve() or Path(d).resolve() in target.parents:
+            raise PipelineError(f"{where}: inside the input folder {d}; {advice}, outside the inputs")
+    if target.exists() and not target.is_dir():
+        raise PipelineError(f"{where}: a file, not a folder; {advice}")
+    if not target.is_dir():
+        return
+    entries = _entries(target)
+    if not entries:
+        return
+    mine = {APPLY_MANIFEST}
+    if (target / APPLY_MANIFEST).is_file():
+        try:
+            mine.update(os.path.normpath(f) for f in io.read_json(target / APPLY_MANIFEST)["files"])
+        except (ValueError, KeyError, TypeError):
+            pass  # not a manifest apply wrote: then nothing there is known to be apply's
+    foreign = [e for e in entries if e not in mine] if len(mine) > 1 else entries
+    if foreign:
+        raise PipelineError(f"{where}: holds files apply did not write (e.g. {foreign[0]!r}); {advice}, "
+                            "or one that holds only an earlier apply's output")
+
+
+def apply_selection(selection: str | Path, inputs: Sequence[str], out_dir: str | Path, carry: Sequence[str] = (),
+                    folders: Sequence[str] = ()) -> list[Path]:
     """``descriptor-pipeline apply``: the final descriptors of a finished run (a results directory or its
-    final_descriptors.txt) cut out of new files."""
+    final_descriptors.txt) cut out of new files (``folders``: the input folders named on the command line).
+    The output folder is new, empty, or one an earlier apply wrote (nothing else in it is ever removed)."""
     path = Path(selection)
     listing = Results(path).final_list if path.is_dir() else path
     names = io.read_lines(listing)
-    return reduce_files(inputs, names, out_dir, carry, selection=str(listing))
+    if not names:
+        raise PipelineError(f"{listing}: lists no descriptor; apply needs the final_descriptors.txt of a finished run")
+    check_apply_out(Path(out_dir), inputs, folders)
+    manifest = {"written_by": "descriptor-pipeline apply", "selection": str(listing), "carry": list(carry)}
+    return reduce_files(inputs, names, out_dir, carry, selection=str(listing), manifest=manifest)
