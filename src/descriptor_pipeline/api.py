@@ -29,7 +29,7 @@ import yaml
 from descriptor_pipeline.config import deep_merge, read_settings, read_yaml
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import expand_inputs
-from descriptor_pipeline.io import read_json, read_lines, write_text
+from descriptor_pipeline.io import check_replaceable, read_json, read_lines, write_text
 from descriptor_pipeline.layout import Results, find_workflow_dir, schema_path
 from descriptor_pipeline.settings import complete
 from descriptor_pipeline.logs import LOG
@@ -145,6 +145,7 @@ class DescriptorPipeline:
         out = Path(path) if path is not None else self.config.output_dir / "report.html"
         if out.suffix not in (".html", ".zip"):
             raise PipelineError(f"report path {str(out)!r}: the name must end in .html or .zip")
+        check_replaceable(out, _is_snakemake_report, "report --out")
         self._snakemake("all", "--report", str(out.resolve()), log_name="snakemake-report.log")
         return out
 
@@ -217,6 +218,17 @@ class DescriptorPipeline:
             final_descriptors=read_lines(results.final_list),
             clusters=read_json(results.cluster_report),
         )
+
+
+def _is_snakemake_report(path: Path) -> bool:
+    """A report Snakemake wrote: its HTML page, or a zip archive holding one."""
+    if path.suffix == ".zip":
+        import zipfile
+
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("report.html") for name in archive.namelist())
+    with open(path, "rb") as handle:
+        return b"<title>Snakemake Report</title>" in handle.read(4096)
 
 
 def _snakemake_options(args: Sequence[str]) -> Any:

@@ -12,6 +12,7 @@ is refused at the default ``min_predictability`` and it survives on its own),
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,9 +122,15 @@ def write_demo(out_dir: str | Path, n_files: int = 4, n_rows: int = 3000, seed: 
     table, _ = make_table(n_rows=n_rows, seed=seed)
     out = Path(out_dir)
     bounds = np.linspace(0, table.num_rows, n_files + 1).astype(int)
-    paths = []
-    for i in range(n_files):
-        path = out / f"part-{i:03d}.parquet"
-        io.write_parquet(path, table.slice(bounds[i], bounds[i + 1] - bounds[i]))
-        paths.append(path)
-    return paths
+    parts = [(out / f"part-{i:03d}.parquet", table.slice(bounds[i], bounds[i + 1] - bounds[i])) for i in range(n_files)]
+    with tempfile.TemporaryDirectory() as scratch:  # the files as they will be, to recognise an earlier demo's
+        own = {}
+        for path, part in parts:
+            if path.exists() or path.is_symlink():
+                io.write_parquet(Path(scratch) / path.name, part)
+                own[path] = (Path(scratch) / path.name).read_bytes()
+        for path, data in own.items():
+            io.check_replaceable(path, lambda p: p.read_bytes() == data, "demo --out")
+    for path, part in parts:
+        io.write_parquet(path, part)
+    return [path for path, _ in parts]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,22 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def check_replaceable(path: str | os.PathLike[str], ours: Callable[[Path], bool], option: str) -> None:
+    """Refuse ``path`` as an output when something is there that this tool did not write (``ours`` says
+    whether an existing file is one of its own): a command overwrites only its own earlier output."""
+    target = Path(path)
+    if target.is_dir():
+        raise PipelineError(f"{option} {target}: a folder; name a file")
+    if target.exists() or target.is_symlink():
+        try:
+            mine = not target.is_symlink() and ours(target)
+        except (OSError, ValueError):
+            mine = False
+        if not mine:
+            raise PipelineError(f"{option} {target}: a file descriptor-pipeline did not write is there; "
+                                "name another file, or move that one away (nothing was changed)")
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -229,10 +229,18 @@ def _check_conservation(structure: dict, columns: Sequence[str]) -> None:
         )
 
 
+def _is_cluster_report(path: Path) -> bool:
+    """A surviving_descriptors_clusters.json as this module writes it (key-sorted: ``descriptors`` first)."""
+    with open(path, "rb") as handle:
+        return handle.read(20) == b'{\n  "descriptors": '
+
+
 def create_cluster_structure(output_dir: str | Path = "results", passes: Sequence[str] | None = None, out: str | Path | None = None) -> dict:
     """Build ``surviving_descriptors_clusters.json`` from an existing results directory, write it, return it."""
-    structure = build_cluster_structure(output_dir, passes)
     target = Path(out) if out else Results(output_dir).cluster_report
+    if out:  # the run's own file is its output; another file is replaced only if it is such a report
+        io.check_replaceable(target, _is_cluster_report, "backtrack --out")
+    structure = build_cluster_structure(output_dir, passes)
     io.write_json(target, structure)
     LOG.info("backtrack: %d survivors, %d alternatives, %d dropped -> %s",
              structure["metadata"]["total_descriptors"], structure["metadata"]["total_alternative_descriptors"],
