@@ -12,10 +12,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from descriptor_pipeline import scan
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.ingest import IngestSettings, choose_keeper, run_ingest
 from descriptor_pipeline.layout import StageFiles
+from descriptor_pipeline.scan import scanner as scanner_module
 
 
 def winsorized_reference(x: np.ndarray) -> float:
@@ -473,7 +473,7 @@ def test_column_groups_do_not_change_the_outputs(write_table, ingest, monkeypatc
                     exclude_columns=("id", "tag_.*"))
     with caplog.at_level("INFO", logger="descriptor_pipeline"):
         whole = ingest(files, out="whole", **settings)
-        monkeypatch.setattr(scan, "COLUMN_GROUP", 4)
+        monkeypatch.setattr(scanner_module, "COLUMN_GROUP", 4)  # read there, not from the package
         grouped = ingest(files, out="grouped", **settings)
     assert caplog.text.count("ingest: 2 aggregate rounds") == 2
     # the progress of a scan in column groups counts rows, and says how many queries a batch takes

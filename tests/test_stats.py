@@ -1,4 +1,4 @@
-"""Scan statistics (scan.py), sample statistics (stats.py) and the statistics ingest writes, against
+"""Scan statistics (scan/), sample statistics (stats.py) and the statistics ingest writes, against
 independent references."""
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import inspect_inputs
 from descriptor_pipeline.ingest import source
 from descriptor_pipeline.scan import Scanner, ScanResult, equal_columns
-from descriptor_pipeline import scan, stats
+from descriptor_pipeline import stats
+from descriptor_pipeline.scan import scanner as scanner_module
 from descriptor_pipeline.stats import distinct_counts, sample_quantiles, sample_statistics, winsorized_variance
 
 QUANTILES = {"q01": 0.01, "q25": 0.25, "median": 0.5, "q75": 0.75, "q99": 0.99}
@@ -83,7 +84,7 @@ def scan_files(files: list[str], chunk_rows: int = 0, threads: int = 1, seed: in
     return scanner.run()
 
 
-# ---- scan.py ------------------------------------------------------------------------------------
+# ---- scan/ --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("n_files", "row_group_size", "chunk_rows"), [(1, 1000, 0), (3, 7, 0), (4, 16, 30), (2, 1, 50)])
@@ -154,7 +155,7 @@ def test_scan_sample_is_drawn_again_when_too_few_rows_fall_under_the_threshold(t
     x[:, 2] = np.arange(300)
     files = write_matrix(tmp_path, x, 3, 7)
     expected = scan_files(files, seed=2, sample_rows=50).sample
-    monkeypatch.setattr(scan, "COLUMN_GROUP", column_group)
+    monkeypatch.setattr(scanner_module, "COLUMN_GROUP", column_group)  # read there, not from the package
     real = Scanner.threshold
     monkeypatch.setattr(Scanner, "threshold", lambda self, slack=6.0: real(self, slack) // 8 if slack == 6.0 else real(self, slack))
     with caplog.at_level("WARNING", logger="descriptor_pipeline"):
