@@ -32,7 +32,7 @@ from descriptor_pipeline.inputs import expand_inputs
 from descriptor_pipeline.io import check_replaceable, read_json, read_lines, write_text
 from descriptor_pipeline.layout import Results, find_workflow_dir, schema_path
 from descriptor_pipeline.settings import complete
-from descriptor_pipeline.logs import LOG
+from descriptor_pipeline.logs import LOG, WARNING_PREFIX
 
 RUN_RECORD = "run-config.yaml"  # in the run directory: the configuration its results were made with
 
@@ -63,6 +63,8 @@ class PipelineConfig:
             settings["input"] = parquet_glob
         self.settings = settings
         self.output_dir = Path(output_dir)
+        if not isinstance(cores, int) or isinstance(cores, bool) or cores < 1:
+            raise PipelineError(f"PipelineConfig: cores={cores!r}; give a whole number of at least 1")
         self.cores = cores
         self.resources = dict(resources or {})
         self.snakemake_args = list(snakemake_args)
@@ -156,7 +158,7 @@ class DescriptorPipeline:
         workflow_dir = find_workflow_dir(self.config.workflow_dir)
         config = self.config.resolved(workflow_dir)
         if config["input"]:
-            expand_inputs(config["input"])  # the workflow's own check, before anything starts
+            expand_inputs(config["input"], self.config.output_dir)  # the workflow's own check, before anything starts
         out = self.config.output_dir
         (out / "logs").mkdir(parents=True, exist_ok=True)
         pending = out / f".{RUN_RECORD}.{os.getpid()}.tmp"
@@ -183,6 +185,8 @@ class DescriptorPipeline:
                             sys.stderr.write(line)
                         elif given.dryrun:
                             continue
+                        elif line.startswith(WARNING_PREFIX):  # a stage's warning: the user sees it here
+                            LOG.warning("%s", line.removeprefix(WARNING_PREFIX).strip())
                         elif "steps (" in line and "done" in line:  # Snakemake's "3 of 8 steps (38%) done"
                             LOG.info("%s", line.strip())
                         elif line.startswith(("rule ", "localrule ")) and not line.startswith("localrule all:"):

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--config", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                      help="override config keys; VALUE is YAML and KEY may be dotted, e.g. seed=7 "
                           "passes.hsic.threshold=0.85 'passes={rdc: {enabled: false}}'")
-    run.add_argument("--cores", type=int, default=os.cpu_count() or 1, help="cores to use (default: all)")
+    run.add_argument("--cores", type=_positive, default=os.cpu_count() or 1, help="cores to use (default: all)")
     run.add_argument("--resources", nargs="+", action="extend", default=[], metavar="NAME=INT",
                      help="resources as in snakemake, e.g. gpu=1 with --config backend=cupy")
     run.add_argument("--profile", default=None, metavar="NAME_OR_DIR",
@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     bt.add_argument("--results", default="results", help="results directory of a finished run (default: results)")
     bt.add_argument("--out", default=None, help="output file (default: RESULTS/surviving_descriptors_clusters.json)")
     ex = sub.add_parser("explain", help="say in one paragraph what a finished run did with one input column")
-    ex.add_argument("name", help="the column's name, exactly as in the input files")
+    ex.add_argument("name", help="the column's name, exactly as in the input files (a name that starts with '-' "
+                                 "goes after --: explain -- --name)")
     ex.add_argument("--results", default="results", help="results directory of a finished run (default: results)")
     ap = sub.add_parser("apply", help="cut a finished run's final descriptors out of new Parquet files")
     ap.add_argument("inputs", nargs="+", metavar="DIR_OR_GLOB", help="Parquet files: folders, globs or paths")
@@ -110,11 +111,26 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"descriptor-pipeline: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # anything not caught nearer: the file and what the system said, in one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"descriptor-pipeline: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("descriptor-pipeline: interrupted; finished stages are kept: run the same command again to resume",
               file=sys.stderr)
         return 130
     return 0
+
+
+def _positive(text: str) -> int:
+    """A count of at least 1 (argparse turns the ValueError into its one-line usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: give at least 1 (a run with no core never starts)")
+    return value
 
 
 def _version() -> str:

@@ -17,11 +17,39 @@ import yaml
 from descriptor_pipeline.errors import PipelineError
 
 
+# Values a configuration may hold once YAML aliases are expanded: far above any real configuration, far
+# below what an alias bomb (a few lines, billions of values) would make every later walk of it cost.
+MAX_CONFIG_VALUES = 100_000
+
+
+def check_config_size(config: Any, what: str = "the configuration (config files and --config)") -> None:
+    """Refuse a configuration whose aliases expand it beyond :data:`MAX_CONFIG_VALUES` values, counted
+    without expanding it (a node shared through aliases is counted once per use, computed once)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any, depth: int = 0) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if depth > 100:
+            raise PipelineError(f"{what}: nested more than 100 levels deep; write the values out")
+        children = [*node.keys(), *node.values()] if isinstance(node, Mapping) else node if isinstance(node, list) else ()
+        total = 1 + sum(size(c, depth + 1) for c in children)
+        sizes[id(node)] = total
+        if total > MAX_CONFIG_VALUES:
+            raise PipelineError(f"{what}: YAML aliases expand it to more than {MAX_CONFIG_VALUES:,} values; "
+                                "write the values out instead of repeating anchors")
+        return total
+
+    size(config)
+
+
 def read_yaml(path: str | Path, what: str) -> Any:
     """Parse a YAML file; a missing or malformed file is a one-line error naming it."""
     try:
         with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            data = yaml.safe_load(handle)
+        check_config_size(data, f"{what} {path}")
+        return data
     except OSError as exc:
         raise PipelineError(f"{what} {path}: cannot be read ({exc.strerror})") from None
     except yaml.YAMLError as exc:

@@ -9,12 +9,13 @@ step's similarity against the pass threshold).
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from descriptor_pipeline import checkpoints, io
-from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.errors import PipelineError, visible
 from descriptor_pipeline.layout import Results
 from descriptor_pipeline.passes import MEASURES as PASS_KINDS
 
@@ -111,7 +112,8 @@ def explain(name: str, results: str | Path = "results") -> str:
         return _dropped(name, report["dropped"][name], row, io.read_json(files.ingest.summary))
     known = [*report["descriptors"], *report["dropped"],
              *(a for e in report["descriptors"].values() for a in e["alternative_descriptors"])]
-    similar = sorted(k for k in known if k.casefold() == name.casefold())
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    similar = sorted(k for k in known if unicodedata.normalize("NFKC", k).casefold() == folded)
     similar += [k for k in difflib.get_close_matches(name, known, n=3) if k not in similar]
-    hint = f"; did you mean {' or '.join(repr(k) for k in similar[:3])}?" if similar else "; names are matched exactly"
-    raise PipelineError(f"{results}: no input column {name!r} in this run{hint}")
+    hint = f"; did you mean {' or '.join(visible(k) for k in similar[:3])}?" if similar else "; names are matched exactly"
+    raise PipelineError(f"{results}: no input column {visible(name)} in this run{hint}")

@@ -19,7 +19,7 @@ from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import InputSchema, check_named_columns, inspect_inputs, numbers_as_text, text_numbers_advice
 from descriptor_pipeline.logs import LOG
 from descriptor_pipeline.scan import Scanner, ScanResult, Source, equal_columns
-from descriptor_pipeline.settings import IngestSettings
+from descriptor_pipeline.settings import FEW_ROWS, MIN_ROWS, IngestSettings
 from descriptor_pipeline.stats import sample_statistics
 
 
@@ -112,6 +112,12 @@ def run_ingest(
     result = scan(schema, settings, threads)
     names = schema.descriptors
     sample = result.sample
+    if sample.shape[0] < MIN_ROWS:
+        LOG.warning("ingest: the sample has %d rows; below %d the passes cannot tell dependence from chance and merge "
+                    "nothing (give more rows; docs/calibration.md, Row floor)", sample.shape[0], MIN_ROWS)
+    elif sample.shape[0] < FEW_ROWS:
+        LOG.warning("ingest: the passes decide from %d rows; below %d, pairs near a threshold may fall either way "
+                    "(raise 'sample_rows' or give more rows; docs/calibration.md)", sample.shape[0], FEW_ROWS)
     stats = column_statistics(result, schema.n_rows, threads)
     decision = apply_filters(names, stats, settings)
     for j, name in enumerate(names):

@@ -14,6 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.layout import RUN_FOLDERS
+from descriptor_pipeline.logs import LOG
 
 
 PANDAS_INDEX = re.compile(r"__index_level_\d+__")  # the name pandas gives an unnamed index it writes to Parquet
@@ -24,24 +26,69 @@ _LINE_BREAKING = {"Cc", "Zl", "Zp"}
 
 
 def folder_globs(paths: Sequence[str]) -> list[str]:
-    """Command-line inputs as ``input`` patterns: a folder stands for its ``*.parquet`` files."""
-    return [os.path.join(p, "*.parquet") if os.path.isdir(p) else p for p in paths]
+    """Command-line inputs as ``input`` patterns: a folder stands for its ``*.parquet`` files (its name
+    taken literally, whatever its characters)."""
+    return [os.path.join(glob.escape(p), "*.parquet") if os.path.isdir(p) else p for p in paths]
 
 
-def expand_inputs(patterns: str | Sequence[str]) -> list[str]:
-    """Expand the ``input`` config value (a glob or path, or a list of them) to a sorted list of files."""
+def _matches(pattern: str) -> tuple[list[str], bool]:
+    """What one ``input`` entry names, and whether it was taken literally: a path that exists is that
+    path, whatever its characters (``[ ] * ? { }``, spaces); anything else is a glob."""
+    path = os.path.expanduser(pattern)
+    if os.path.lexists(path):
+        return [path], True
+    return sorted(glob.glob(path, recursive=True)), False
+
+
+def _files_of(pattern: str, path: str, literal: bool) -> list[str]:
+    """The Parquet files one match stands for: a file itself; a folder named literally, its ``*.parquet``
+    files; a folder a glob matched, nothing, unless it looks like a Parquet dataset (then it is named)."""
+    if not os.path.isdir(path):
+        return [path] if os.path.isfile(path) else []
+    parts = glob.glob(os.path.join(glob.escape(path), "**", "*.parquet"), recursive=True)
+    if literal:
+        direct = [p for p in parts if os.path.dirname(p) == path.rstrip(os.sep)]
+        if direct:
+            return direct
+    if parts:
+        raise PipelineError(
+            f"input {pattern!r}: {path} is a folder of Parquet files (a dataset?), not one file; name its files, "
+            f"e.g. {os.path.join(glob.escape(path), '**', '*.parquet')!r}"
+        )
+    if literal:
+        raise PipelineError(f"input {pattern!r}: a folder with no Parquet file in it; name the files to read")
+    return []
+
+
+def expand_inputs(patterns: str | Sequence[str], run_dir: str | os.PathLike[str] = ".") -> list[str]:
+    """Expand the ``input`` config value (paths or globs, or a list of them) to a sorted list of files:
+    each file once, however it is reached (a link, another spelling), and none of the run's own files
+    (``layout.RUN_FOLDERS`` of ``run_dir``), with a line for each of those that was left out."""
     if isinstance(patterns, str):
         patterns = [patterns]
+    own = [os.path.realpath(os.path.join(run_dir, folder)) for folder in RUN_FOLDERS]
     files: set[str] = set()
     for pattern in patterns:
-        matched = [p for p in glob.glob(os.path.expanduser(pattern), recursive=True) if os.path.isfile(p)]
-        if not matched:
+        matched, literal = _matches(pattern)
+        found = [os.path.normpath(f) for m in matched for f in _files_of(pattern, m, literal)]
+        theirs = [f for f in found if not any(os.path.realpath(f).startswith(d + os.sep) for d in own)]
+        if len(theirs) < len(found):
+            LOG.warning("input %r: %d file(s) under the run's own folders (%s) left out, e.g. %s", pattern,
+                        len(found) - len(theirs), ", ".join(f"{f}/" for f in RUN_FOLDERS), sorted(set(found) - set(theirs))[0])
+        if not theirs:
+            but = " but the run's own" if found else ""
             raise PipelineError(
-                f"config key 'input': {pattern!r} matches no file; check the path or glob "
-                "(relative paths are taken from the working directory)"
+                f"config key 'input': {pattern!r} matches no file{but}; check the path or glob (relative paths are "
+                "taken from the working directory)"
             )
-        files.update(os.path.normpath(p) for p in matched)
-    return sorted(files)
+        files.update(theirs)
+    by_file: dict[tuple[int, int], str] = {}
+    for path in sorted(files):
+        st = os.stat(path)
+        first = by_file.setdefault((st.st_dev, st.st_ino), path)
+        if first != path:
+            LOG.warning("input: %s and %s are the same file; it is read once", first, path)
+    return sorted(by_file.values())
 
 
 def file_fingerprint(path: str) -> str:

@@ -214,6 +214,9 @@ class Results:
         return [p for p in candidates if p.exists()]
 
 
+# The folders a run writes into its directory: never read as its input, whatever glob reaches them.
+RUN_FOLDERS = (str(Results().root), "logs", ".snakemake")
+
 # The list of what ``descriptor-pipeline apply`` wrote into its --out folder: what lets a later apply
 # replace that folder (and nothing else).
 APPLY_MANIFEST = "descriptor-pipeline-apply.json"

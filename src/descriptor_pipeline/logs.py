@@ -7,13 +7,23 @@ import sys
 import time
 
 LOG = logging.getLogger("descriptor_pipeline")
+# A stage's warnings also go to its stderr with this prefix, so the command line can show them (the rest
+# of the stage's log stays in logs/<rule>.log).
+WARNING_PREFIX = "descriptor-pipeline warning: "
 
 
 def setup_logging(log_file: str | None = None, level: int = logging.INFO) -> None:
-    """Send the package's log records to ``log_file`` (and stderr when no file is given)."""
+    """Send the package's log records to ``log_file`` (and stderr when no file is given); with a file,
+    warnings go to stderr too, prefixed with :data:`WARNING_PREFIX`."""
     handler: logging.Handler = logging.FileHandler(log_file, mode="w", encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
     LOG.handlers[:] = [handler]
+    if log_file:
+        warnings = logging.StreamHandler(sys.stderr)
+        warnings.setLevel(logging.WARNING)
+        warnings.addFilter(lambda record: record.levelno == logging.WARNING)  # errors have their own line
+        warnings.setFormatter(logging.Formatter(WARNING_PREFIX + "%(message)s"))
+        LOG.handlers.append(warnings)
     LOG.setLevel(level)
     LOG.propagate = False
 

@@ -33,7 +33,7 @@ from descriptor_pipeline.graph import cluster_descriptors
 from descriptor_pipeline.layout import StageFiles
 from descriptor_pipeline.logs import LOG, Progress
 from descriptor_pipeline.predictability import pair_figures
-from descriptor_pipeline.settings import PASSES, PassSettings
+from descriptor_pipeline.settings import MIN_ROWS, PASSES, PassSettings
 
 __all__ = ["MEASURES", "PASSES", "PassKind", "PassSettings", "make_measure", "read_sample", "run_pass", "run_shard"]
 
@@ -232,6 +232,10 @@ def run_pass(
     t_pairs = time.perf_counter()
     a_from_b, b_from_a = edge_predictability(str(ingest.sample), names, edges.i, edges.j, settings.max_rows)
     merge = np.minimum(a_from_b, b_from_a) >= settings.min_predictability
+    if found.rows < MIN_ROWS and merge.any():  # chance alone makes independent columns look linked here
+        LOG.warning("%s: %d rows are too few to tell dependence from chance (at least %d); none of its %d links is "
+                    "a merge (give more rows; docs/calibration.md, Row floor)", pass_name, found.rows, MIN_ROWS, len(merge))
+        merge[:] = False
     if len(merge):
         LOG.info("%s: %d of %d links are merges (each predicts the other >= %.3g); %d refused",
                  pass_name, int(merge.sum()), len(merge), settings.min_predictability, int((~merge).sum()))

@@ -148,6 +148,8 @@ def init_directory(directory: str | os.PathLike[str], *, force: bool = False) ->
     either unless ``force``. Returns the paths written."""
     source = find_workflow_dir()
     out = Path(directory)
+    if out.exists() and not out.is_dir():
+        raise PipelineError(f"init {directory}: a file, not a folder; name a new folder (or an existing run directory)")
     schema = load_schema(schema_path(source))
     files = {
         out / "config.yaml": _CONFIG_HEADER + "\n" + commented_config(defaults(schema), schema),
@@ -159,8 +161,12 @@ def init_directory(directory: str | os.PathLike[str], *, force: bool = False) ->
     if existing and not force:
         raise PipelineError(f"init: {existing[0]} already exists; edit it, or pass --force to overwrite")
     for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(path, text)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_text(path, text)
+        except OSError as exc:
+            raise PipelineError(f"init {directory}: cannot write {exc.filename or path} ({exc.strerror}); "
+                                "name a folder you can write to") from None
     return list(files)
 
 

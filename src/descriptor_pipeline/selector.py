@@ -21,6 +21,8 @@ default (``row_id``) does not apply here; every column of ``X`` is a descriptor.
 from __future__ import annotations
 
 import tempfile
+import warnings
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,7 @@ from descriptor_pipeline.config import deep_merge
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.io import write_parquet
 from descriptor_pipeline.layout import Results
-from descriptor_pipeline.settings import PASSES, defaults, load_schema
+from descriptor_pipeline.settings import MIN_ROWS, PASSES, defaults, load_schema
 
 _TARGET = str(Results().cluster_report)
 _DEFAULTS = defaults(load_schema())  # the schema is the one home of every default
@@ -146,7 +148,16 @@ class DescriptorSelector(SelectorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> DescriptorSelector:
         """Run the workflow on ``X`` (rows: molecules, columns: descriptors; NaN is missing)."""
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan")
+        twice = sorted(str(n) for n, k in Counter(getattr(X, "columns", [])).items() if k > 1)
+        if twice:  # before scikit-learn's check, whose message spans lines
+            raise ValueError(f"DescriptorSelector: X has the column name {twice[0]!r} more than once; "
+                             "give every column its own name")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite=False)
+        X = np.where(np.isinf(X), np.nan, X)  # +-inf are missing values, as the workflow reads them
+        if X.shape[0] < MIN_ROWS:
+            warnings.warn(f"DescriptorSelector: X has {X.shape[0]} rows; below {MIN_ROWS} dependence cannot be told from "
+                          "chance, so nothing is merged (docs/calibration.md, Row floor)", UserWarning, stacklevel=2)
+
         names = self._names()
         table = pa.table({f"c{j}": X[:, j].astype(np.float64, copy=False) for j in range(X.shape[1])}).rename_columns(names)
         with tempfile.TemporaryDirectory(prefix="descriptor-selector-") as tmp:
@@ -189,4 +200,4 @@ def run_inline(config: PipelineConfig, threads: int = 1) -> None:
     from descriptor_pipeline.inputs import expand_inputs
 
     settings = config.resolved(find_workflow_dir(config.workflow_dir))
-    run_chain(settings, expand_inputs(settings["input"]), Results(config.output_dir / "results"), threads)
+    run_chain(settings, expand_inputs(settings["input"], config.output_dir), Results(config.output_dir / "results"), threads)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import faulthandler
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +31,40 @@ def run_stage(smk: Any, body: Callable[[Any], object]) -> None:
         print(f"ERROR: {exc}", file=sys.stderr)
         sys.exit(1)
     except MemoryError:
-        message = f"rule {smk.rule}: out of memory; lower 'sample_rows' or 'block_memory_mb', or give the job more memory"
-        LOG.error("%s", message)
-        print(f"ERROR: {message}", file=sys.stderr)
-        sys.exit(1)
+        _fail(out_of_memory(smk.rule))
+    except OSError as exc:
+        _fail(os_error_line(smk.rule, exc, list(smk.output)))
+    except Exception as exc:
+        if type(exc).__name__ == "OutOfMemoryException":  # DuckDB's (duckdb.OutOfMemoryException)
+            _fail(f"{out_of_memory(smk.rule)} (DuckDB: {str(exc).splitlines()[0]})")
+        raise
+
+
+def _fail(message: str) -> None:
+    LOG.error("%s", message)
+    print(f"ERROR: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def out_of_memory(rule: str) -> str:
+    return (f"rule {rule}: out of memory; lower 'sample_rows' or 'block_memory_mb', or give the job more memory "
+            "(--resources mem_mb=..., or the profile's mem_mb)")
+
+
+def os_error_line(rule: str, exc: OSError, outputs: Sequence[str] = ()) -> str:
+    """One line for a failed read or write: the file, what the system said, and what to do."""
+    full = exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+    where = f"{exc.filename}: " if exc.filename else ""
+    if full and not where and outputs:  # the writer did not say which file: the outputs it was writing
+        where = f"writing {os.path.commonpath([os.path.dirname(o) or os.curdir for o in outputs])}/: "
+    if full:
+        what = ("no space left on the device (or past a file size limit or quota); free space, or point TMPDIR and "
+                "the run directory at a larger disk, and run again")
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        what = "permission denied; make it writable (or readable) for this user, or use another run directory"
+    else:
+        what = f"{exc.strerror or exc}; check the file and run again"
+    return f"rule {rule}: {where}{what}"
 
 
 _CRASH_LOG: list = []  # the open log file faulthandler writes to; kept open for the life of the process

@@ -42,6 +42,15 @@ try:
     INPUT_FINGERPRINT = input_fingerprint(INPUT_FILES) if config["input"] else "demo"
 except PipelineError as exc:
     raise WorkflowError(str(exc)) from None
+# Snakemake reads braces in an input path as a wildcard, and has no escape for them: such files reach the
+# scripts through params.files (a function: its value is taken as it is), and only the others are the
+# rules' tracked inputs. Nothing is lost: ingest reruns on the inputs' fingerprint, not on their times.
+TRACKED_INPUTS = [f for f in INPUT_FILES if "{" not in f and "}" not in f]
+
+
+def input_files(wildcards):
+    """Every input file, for params (never parsed for wildcards)."""
+    return INPUT_FILES
 
 
 def settings_of(stage):

@@ -1,6 +1,6 @@
 rule ingest:
     input:
-        ancient(INPUT_FILES),
+        ancient(TRACKED_INPUTS),
     output:
         **RESULTS.ingest.ingest_outputs(),
     log:
@@ -16,5 +16,6 @@ rule ingest:
     params:
         settings=settings_of("ingest"),
         fingerprint=INPUT_FINGERPRINT,
+        files=input_files,
     script:
         "../scripts/ingest.py"

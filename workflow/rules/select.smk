@@ -26,7 +26,7 @@ rule select:
 rule reduce:
     input:
         final=str(RESULTS.final_list),
-        data=ancient(INPUT_FILES),
+        data=ancient(TRACKED_INPUTS),
     output:
         directory(str(RESULTS.reduced)),
     log:
@@ -41,6 +41,7 @@ rule reduce:
     params:
         settings=settings_of("reduce"),
         fingerprint=INPUT_FINGERPRINT,
+        files=input_files,
     script:
         "../scripts/reduce.py"
 

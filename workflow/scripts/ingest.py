@@ -7,7 +7,7 @@ from descriptor_pipeline.stage import run_stage
 
 def main(smk):
     run_ingest(
-        files=list(smk.input),
+        files=list(smk.params.files),
         settings=IngestSettings.from_config(smk.params.settings),
         out_stats=smk.output.stats,
         out_survivors=smk.output.survivors,

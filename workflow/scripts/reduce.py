@@ -6,7 +6,7 @@ from descriptor_pipeline.stage import run_stage
 
 
 def main(smk):
-    reduce_files(list(smk.input.data), read_lines(smk.input.final), smk.output[0],
+    reduce_files(list(smk.params.files), read_lines(smk.input.final), smk.output[0],
                  smk.params.settings["carry_columns"],
                  selection=smk.input.final)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import glob
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,7 +43,8 @@ class Source:
                 stop += 1
             numbers = f", file_index + {start} AS fi, file_row_number AS rn" if numbered else ""
             aliases = ", ".join(self.refs(self.columns[batch[start]]))
-            files = ", ".join(sql_string(self.files[i]) for i in batch[start:stop])
+            # each path escaped for DuckDB's glob: a file named b[1].parquet is that file, never b1.parquet
+            files = ", ".join(sql_string(glob.escape(self.files[i])) for i in batch[start:stop])
             parts.append(f"SELECT {', '.join(exprs)}{numbers} "
                          f"FROM read_parquet([{files}], hive_partitioning = false) AS t({aliases})")
             start = stop
