@@ -152,6 +152,7 @@ def test_the_workflow_reads_files_whose_names_look_like_globs_or_wildcards(tmp_p
                            "run", "--cores", "2", "--config", "passes.hsic.enabled=false", "passes.rdc.enabled=false"],
                           cwd=tmp_path, env=snakemake_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert "WARNING ingest: the passes decide from 600 rows; below 1000" in proc.stderr  # a stage's warning, on the CLI
     results = results_of(tmp_path / "run")
     summary = __import__("json").loads(results.ingest.summary.read_text())
     assert summary["rows"] == 600, summary.get("rows")
@@ -357,3 +358,36 @@ def test_a_table_below_the_row_floor_merges_nothing_and_says_so(tmp_path) -> Non
         few = DescriptorSelector(engine="inline", run_dir=tmp_path / "few").fit(X.iloc[:30])
     assert few.selected_ == ["x", "x3", "z"]
     assert len(DescriptorSelector(engine="inline", run_dir=tmp_path / "all").fit(X).selected_) == 2
+
+
+# ---- exact where float64 is not -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("statistics", [True, False], ids=["footer-statistics", "no-statistics"])
+def test_integers_past_2_53_are_never_dropped_as_constant(tmp_path, ingest, caplog, statistics: bool) -> None:
+    """2^62 + k (distinct, equal in float64), hashed ids over the whole int64 range, a true constant 2^62
+    and ordinary counts: the first two are dropped as beyond_float64 with a line, the constant as constant
+    (its exact value), the counts kept; with or without Parquet footer statistics."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(10)
+    n = 200
+    big = 2**62 + rng.permutation(n).astype(np.int64)
+    assert len(np.unique(big.astype(np.float64))) < n  # float64 cannot tell them apart
+    table = pa.table({"packed": pa.array(big), "hash_id": pa.array(rng.integers(-(2**63), 2**63 - 1, n, dtype=np.int64)),
+                      "const_big": pa.array(np.full(n, 2**62, dtype=np.int64)), "count": pa.array(rng.poisson(3, n)),
+                      "x": rng.normal(size=n)})
+    files = []
+    for k in range(2):
+        files.append(str(tmp_path / f"part-{k}.parquet"))
+        pq.write_table(table.slice(100 * k, 100), files[-1], write_statistics=statistics)
+    with caplog.at_level("WARNING", logger="descriptor_pipeline"):
+        res = ingest(files)
+    reasons = res.stats["reason"].to_dict()
+    assert reasons["packed"] == reasons["hash_id"] == "beyond_float64"
+    assert reasons["const_big"] == "constant" and res.stats.loc["const_big", "figure"] == float(2**62)
+    assert res.survivors == ["count", "x"]
+    said = [r.getMessage() for r in caplog.records if "past 2^53" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("ingest: 2 integer columns hold values past 2^53") and "'packed'" in said[0]

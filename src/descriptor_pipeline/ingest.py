@@ -16,7 +16,14 @@ import pyarrow as pa
 
 from descriptor_pipeline import checkpoints, io
 from descriptor_pipeline.errors import PipelineError
-from descriptor_pipeline.inputs import InputSchema, check_named_columns, inspect_inputs, numbers_as_text, text_numbers_advice
+from descriptor_pipeline.inputs import (
+    InputSchema,
+    check_named_columns,
+    inspect_inputs,
+    integer_extremes,
+    numbers_as_text,
+    text_numbers_advice,
+)
 from descriptor_pipeline.logs import LOG
 from descriptor_pipeline.scan import Scanner, ScanResult, Source, equal_columns
 from descriptor_pipeline.settings import FEW_ROWS, MIN_ROWS, IngestSettings
@@ -123,6 +130,7 @@ def run_ingest(
     for j, name in enumerate(names):
         if decision["status"][j] == "dropped" and name in settings.keep:
             LOG.warning("ingest: %r is in 'keep' but dropped (%s)", name, decision["reason"][j])
+    exact_integers(names, integer_extremes(schema), decision)
     candidates = [j for j in range(len(names)) if decision["status"][j] == "kept"]
     mark_duplicates(names, duplicate_groups(schema, result, candidates, threads), decision, settings)
 
@@ -213,6 +221,25 @@ def apply_filters(names: Sequence[str], stats: dict[str, np.ndarray], settings: 
             continue
         decision["status"][j], (decision["reason"][j], decision["figure"][j]) = "dropped", verdict
     return decision
+
+
+def exact_integers(names: Sequence[str], extremes: dict[str, tuple[int, int]], decision: dict[str, list]) -> None:
+    """Columns of 64-bit integers past 2^53, where float64 statistics and passes would see rounded values:
+    constant if their exact min and max agree, else dropped as ``beyond_float64`` (ids, hashes, packed
+    bits: no quantity a pass can compare), with a line naming them."""
+    beyond = []
+    for j, name in enumerate(names):
+        if name not in extremes or decision["reason"][j] in ("all_missing", "missing_ratio"):
+            continue
+        vmin, vmax = extremes[name]
+        verdict = ("constant", float(vmin)) if vmin == vmax else ("beyond_float64", float(max(abs(vmin), abs(vmax))))
+        decision["status"][j], (decision["reason"][j], decision["figure"][j]) = "dropped", verdict
+        if vmin != vmax:
+            beyond.append(name)
+    if beyond:
+        LOG.warning("ingest: %d integer column%s hold%s values past 2^53, which float64 cannot tell apart (e.g. %r): "
+                    "dropped as beyond_float64; exclude ids and hashes with 'exclude_columns', or rescale a quantity",
+                    len(beyond), "" if len(beyond) == 1 else "s", "s" if len(beyond) == 1 else "", beyond[0])
 
 
 def mark_duplicates(names: Sequence[str], groups: list[list[int]], decision: dict[str, list], settings: IngestSettings) -> None:

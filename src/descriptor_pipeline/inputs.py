@@ -319,3 +319,43 @@ def check_named_columns(schema: InputSchema, key: str, names: Sequence[str]) -> 
                 else "no input column has this name"
             )
             raise PipelineError(f"config key '{key}': {name!r} is not a descriptor column ({why}); fix the name or remove it")
+
+
+# The largest integer float64 holds exactly: beyond it, neighbouring integers read as the same number.
+EXACT_FLOAT = 2**53
+
+
+def integer_extremes(schema: InputSchema) -> dict[str, tuple[int, int]]:
+    """(min, max) in their own type of the descriptors stored as 64-bit integers whose values pass
+    :data:`EXACT_FLOAT` in magnitude (every other column is exact in float64): from the files' footer
+    statistics, or by reading the column where a row group has none. Missing values are ignored."""
+    wide = [n for n in schema.descriptors if schema.types.get(n) in ("int64", "uint64")]
+    if not wide:
+        return {}
+    lo: dict[str, int] = {}
+    hi: dict[str, int] = {}
+    unknown: set[str] = set()
+    for path, columns in zip(schema.files, schema.file_columns):
+        meta = pq.ParquetFile(path).metadata
+        position = {name: k for k, name in enumerate(columns)}
+        for g in range(meta.num_row_groups):
+            group = meta.row_group(g)
+            for name in wide:
+                if group.num_rows == 0:
+                    continue
+                stats = group.column(position[name]).statistics
+                if stats is None or not stats.has_min_max:
+                    if stats is None or stats.null_count != group.num_rows:
+                        unknown.add(name)
+                    continue
+                lo[name] = min(lo.get(name, stats.min), stats.min)
+                hi[name] = max(hi.get(name, stats.max), stats.max)
+    for name in sorted(unknown):  # no statistics written: the column itself, file by file
+        import pyarrow.compute as pc
+
+        for path in schema.files:
+            extremes = pc.min_max(pq.read_table(path, columns=[name]).column(0))
+            if extremes["min"].is_valid:
+                lo[name] = min(lo.get(name, extremes["min"].as_py()), extremes["min"].as_py())
+                hi[name] = max(hi.get(name, extremes["max"].as_py()), extremes["max"].as_py())
+    return {n: (lo[n], hi[n]) for n in wide if n in lo and max(abs(lo[n]), abs(hi[n])) > EXACT_FLOAT}

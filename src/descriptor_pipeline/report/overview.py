@@ -17,6 +17,7 @@ DROP_REASONS = {
     "missing_ratio": "too many missing (max_missing_ratio)",
     "constant": "constant",
     "near_constant": "near-constant (min_robust_variance)",
+    "beyond_float64": "integers past 2^53 (ids, hashes)",
     "exact_duplicate": "exact duplicate of a kept column",
 }
 
