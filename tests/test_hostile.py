@@ -330,6 +330,8 @@ def test_init_refuses_a_file_in_one_line(tmp_path, capsys) -> None:
     (tmp_path / "afile").write_text("mine")
     assert main(["init", str(tmp_path / "afile")]) == 1
     assert "a file, not a folder; name a new folder" in one_line_error(capsys)
+    assert main(["init", str(tmp_path / "afile" / "run")]) == 1  # a folder that cannot be made
+    assert f"init {tmp_path / 'afile' / 'run'}: cannot write" in one_line_error(capsys)
     assert (tmp_path / "afile").read_text() == "mine"
 
 
