@@ -76,8 +76,8 @@ FEW_ROWS = 1000
 
 def check_row_counts(config: Mapping[str, Any]) -> None:
     """Refuse a ``sample_rows`` or ``passes.<pass>.max_rows`` between 1 and :data:`MIN_ROWS` - 1 (0: all rows)."""
-    keys = [("sample_rows", config.get("sample_rows", 0))]
-    keys += [(f"passes.{p}.max_rows", (config.get("passes", {}).get(p) or {}).get("max_rows", 0)) for p in PASSES]
+    keys = [("sample_rows", config["sample_rows"])]  # a complete config: every key is there
+    keys += [(f"passes.{p}.max_rows", config["passes"][p]["max_rows"]) for p in PASSES]
     for key, rows in keys:
         if isinstance(rows, int) and 0 < rows < MIN_ROWS:
             raise PipelineError(f"config key '{key}': {rows} rows are too few to tell dependence from chance; give at "
