@@ -64,14 +64,19 @@ def test_the_run_writes_reduced_tables_and_apply_does_the_same(demo_run, tmp_pat
     inputs = sorted(run.demo.glob("*.parquet"))
     reduced = sorted(run.reduced.glob("*.parquet"))
     assert [p.name for p in reduced] == [p.name for p in inputs]
+    stats = pq.read_table(run.ingest.column_stats).to_pylist()
+    ids = [r["column"] for r in stats if r["reason"] in ("excluded", "non_numeric")]  # by default, carried
+    assert "row_id" in ids and any(r["reason"] == "non_numeric" for r in stats if r["column"] in ids), ids
+    assert [name for name in pq.read_schema(inputs[0]).names if name in ids] == ids  # in input order
     for f, out in zip(inputs, reduced):
-        pd.testing.assert_frame_equal(pq.read_table(out).to_pandas(), pq.read_table(f, columns=final).to_pandas())
-    assert main(["apply", str(run.demo), "--selection", str(results), "--out", str(tmp_path / "new"),
-                 "--carry", "row_id"]) == 0
-    printed = capsys.readouterr().out.splitlines()
-    assert printed == [str(tmp_path / "new" / p.name) for p in inputs]
-    for f, out in zip(inputs, printed):
-        pd.testing.assert_frame_equal(pq.read_table(out).to_pandas(), pq.read_table(f, columns=["row_id", *final]).to_pandas())
+        pd.testing.assert_frame_equal(pq.read_table(out).to_pandas(), pq.read_table(f, columns=[*ids, *final]).to_pandas())
+    for flags, carried in (([], ids), (["--carry", "row_id"], ["row_id"]), (["--no-carry"], [])):
+        out_dir = tmp_path / f"new{len(carried)}"
+        assert main(["apply", str(run.demo), "--selection", str(results), "--out", str(out_dir), *flags]) == 0
+        printed = capsys.readouterr().out.splitlines()
+        assert printed == [str(out_dir / p.name) for p in inputs]
+        for f, out in zip(inputs, printed):
+            pd.testing.assert_frame_equal(pq.read_table(out).to_pandas(), pq.read_table(f, columns=[*carried, *final]).to_pandas())
     assert main(["apply", str(run.demo), "--out", str(tmp_path / "x"), "--selection", str(tmp_path)]) == 1
     assert f"{Results(tmp_path).final_list.name}: file not found" in capsys.readouterr().err
 
@@ -146,3 +151,14 @@ def test_apply_refuses_an_empty_or_unreadable_selection(tmp_path, monkeypatch, c
     err = capsys.readouterr().err.strip()
     assert words in err and "\n" not in err, err
     assert not (tmp_path / "new").exists()
+
+
+def test_apply_carries_the_non_numeric_columns_by_default(tmp_path, monkeypatch, capsys):
+    """A plain list as the selection (no run's statistics beside it): the files' non-numeric columns are
+    carried, in file order; --no-carry carries none."""
+    files, argv = apply_case(tmp_path, monkeypatch)
+    argv = argv[: argv.index("--carry")]
+    assert main([*argv, "--out", "auto"]) == 0
+    assert pq.read_schema("auto/part-0.parquet").names == ["smiles", "naRing", "x y"]
+    assert main([*argv, "--out", "bare", "--no-carry"]) == 0
+    assert pq.read_schema("bare/part-0.parquet").names == ["naRing", "x y"]

@@ -98,6 +98,8 @@ def other_value(dotted: str) -> Any:
         return current + 1
     if kind == "number":
         return current / 2 if current else 0.5
+    if kind == ["array", "null"] and current is None:  # carry_columns: by default, those chosen for the user
+        return ["row_id"]
     if kind == "array":
         item = 7 if node["items"].get("type") == "integer" else "row_id"
         return [*current, item]

@@ -60,8 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--selection", default="results",
                     help="results directory of a finished run, or its final_descriptors.txt (default: results)")
     ap.add_argument("--out", required=True, help="folder for the reduced files (same relative paths as the inputs)")
-    ap.add_argument("--carry", action="append", default=[], metavar="COLUMN",
-                    help="a column to copy in front of the descriptors (ids, SMILES); repeat for more")
+    ap.add_argument("--carry", action="append", default=None, metavar="COLUMN",
+                    help="a column to copy in front of the descriptors (ids, SMILES); repeat for more (default: "
+                         "the columns the run carries, every column that is no descriptor)")
+    ap.add_argument("--no-carry", action="store_true", help="copy no column but the final descriptors")
     rep = sub.add_parser("report", help="write Snakemake's HTML report of a finished run")
     rep.add_argument("directory", nargs="?", default=".", metavar="DIR", help="the run directory (default: .)")
     rep.add_argument("--out", default=None, help="the report file, .html or .zip (default: DIR/report.html)")
@@ -101,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             from descriptor_pipeline.reduce import apply_selection
 
             folders = [p for p in args.inputs if os.path.isdir(p)]
-            for path in apply_selection(args.selection, expand_inputs(folder_globs(args.inputs)), args.out, args.carry, folders):
+            carry = [] if args.no_carry else args.carry
+            for path in apply_selection(args.selection, expand_inputs(folder_globs(args.inputs)), args.out, carry, folders):
                 print(path)
         elif args.command == "demo":
             from descriptor_pipeline.demo import write_demo

@@ -111,6 +111,8 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
 def _typed(value: str, kind: str) -> Any:
     """``value`` as the schema type ``kind`` when it spells one, else ``value`` unchanged."""
     text = value.strip()
+    if kind == "null":
+        return None if text in ("null", "~", "None", "") else value
     if kind == "boolean":
         parsed = yaml.safe_load(text) if text else None
         return parsed if isinstance(parsed, bool) else value

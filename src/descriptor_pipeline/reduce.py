@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from descriptor_pipeline import io
 from descriptor_pipeline.errors import PipelineError
+from descriptor_pipeline.inputs import PANDAS_INDEX, is_numeric
 from descriptor_pipeline.layout import APPLY_MANIFEST, Results
 from descriptor_pipeline.logs import LOG
 
@@ -29,12 +30,34 @@ def mirrored(files: Sequence[str]) -> list[str]:
     return [os.path.relpath(os.path.abspath(f), root) for f in files]
 
 
-def projected_columns(path: str, names: Sequence[str], carry: Sequence[str], selection: str) -> list[str]:
-    """The columns to write, carried ones first; a clear error for any the file lacks."""
+def identifier_columns(column_stats: str | Path) -> list[str]:
+    """The input columns that are no descriptor (non-numeric, such as ids and SMILES, or matched by
+    ``exclude_columns``), in input order, from ingest's column statistics: what the reduced tables carry
+    unless ``carry_columns`` names others."""
+    rows = pq.read_table(column_stats, columns=["column", "reason"]).to_pylist()
+    return [r["column"] for r in rows if r["reason"] in ("excluded", "non_numeric")]
+
+
+def non_numeric_columns(path: str) -> list[str]:
+    """The columns of one file that are not numeric, in file order (the carried columns when no run's
+    statistics say more)."""
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise PipelineError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); check the input") from None
+    return [f.name for f in schema if not is_numeric(f.type) and not PANDAS_INDEX.fullmatch(f.name)]
+
+
+def projected_columns(path: str, names: Sequence[str], carry: Sequence[str], selection: str,
+                      required: bool = True) -> list[str]:
+    """The columns to write, carried ones first; a clear error for any the file lacks (a carried column
+    the file lacks is left out when not ``required``: the columns carried by default)."""
     try:
         present = set(pq.read_schema(path).names)
     except (pa.ArrowInvalid, OSError) as exc:
         raise PipelineError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); check the input") from None
+    if not required:
+        carry = [name for name in carry if name in present]
     for name in carry:
         if name not in present:
             raise PipelineError(f"{path}: no column {name!r} (named in 'carry_columns'); fix the name or remove it")
@@ -65,15 +88,16 @@ def reduce_file(src: str, dst: Path, columns: Sequence[str]) -> int:
 
 
 def reduce_files(files: Sequence[str], names: Sequence[str], out_dir: str | Path, carry: Sequence[str] = (),
-                 selection: str = "the selection", manifest: dict | None = None) -> list[Path]:
+                 selection: str = "the selection", manifest: dict | None = None, carry_given: bool = True) -> list[Path]:
     """Write every file of ``files`` projected on ``carry`` + ``names`` under ``out_dir``, which is
     replaced whole (the workflow's own ``reduced/`` folder; ``apply`` checks its folder first). With
-    ``manifest``, the list of written files goes beside them as ``layout.APPLY_MANIFEST``."""
+    ``manifest``, the list of written files goes beside them as ``layout.APPLY_MANIFEST``. ``carry``
+    chosen by default (not ``carry_given``): a file that lacks one of those columns is written without it."""
     clash = sorted(set(carry) & set(names))
     if clash:
         raise PipelineError(f"config key 'carry_columns': {clash[0]!r} is a final descriptor; it is written anyway, remove it")
     out = Path(out_dir)
-    plans = [(f, rel, projected_columns(f, names, carry, selection)) for f, rel in zip(files, mirrored(files))]
+    plans = [(f, rel, projected_columns(f, names, carry, selection, carry_given)) for f, rel in zip(files, mirrored(files))]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     old = tmp.with_suffix(".old")
@@ -144,16 +168,22 @@ def check_apply_out(out: Path, inputs: Sequence[str], folders: Sequence[str]) ->
                             "or one that holds only an earlier apply's output")
 
 
-def apply_selection(selection: str | Path, inputs: Sequence[str], out_dir: str | Path, carry: Sequence[str] = (),
-                    folders: Sequence[str] = ()) -> list[Path]:
+def apply_selection(selection: str | Path, inputs: Sequence[str], out_dir: str | Path,
+                    carry: Sequence[str] | None = None, folders: Sequence[str] = ()) -> list[Path]:
     """``descriptor-pipeline apply``: the final descriptors of a finished run (a results directory or its
     final_descriptors.txt) cut out of new files (``folders``: the input folders named on the command line).
-    The output folder is new, empty, or one an earlier apply wrote (nothing else in it is ever removed)."""
+    ``carry`` None: the columns the run carries by default (from its ingest statistics; without them, the
+    files' non-numeric columns); ``[]``: none. The output folder is new, empty, or one an earlier apply
+    wrote (nothing else in it is ever removed)."""
     path = Path(selection)
     listing = Results(path).final_list if path.is_dir() else path
     names = io.read_lines(listing)
     if not names:
         raise PipelineError(f"{listing}: lists no descriptor; apply needs the final_descriptors.txt of a finished run")
     check_apply_out(Path(out_dir), inputs, folders)
+    given = carry is not None
+    if carry is None:
+        stats = Results(listing.parent).ingest.column_stats
+        carry = identifier_columns(stats) if stats.is_file() else non_numeric_columns(inputs[0])
     manifest = {"written_by": "descriptor-pipeline apply", "selection": str(listing), "carry": list(carry)}
-    return reduce_files(inputs, names, out_dir, carry, selection=str(listing), manifest=manifest)
+    return reduce_files(inputs, names, out_dir, carry, selection=str(listing), manifest=manifest, carry_given=given)

@@ -22,10 +22,12 @@ rule select:
         "../scripts/select.py"
 
 
-# The input rows projected on the final descriptors (and config carry_columns), one file per input file.
+# The input rows projected on the carried columns (config carry_columns; by default every column that
+# is no descriptor, from ingest's statistics) and the final descriptors, one file per input file.
 rule reduce:
     input:
         final=str(RESULTS.final_list),
+        stats=str(RESULTS.ingest.column_stats),
         data=ancient(TRACKED_INPUTS),
     output:
         directory(str(RESULTS.reduced)),
