@@ -160,3 +160,14 @@ def test_run_passes_overrides_and_snakemake_args(tmp_path: Path, monkeypatch, ca
     )
     assert proc.returncode == 0, output_of(proc)[-3000:]
     assert "hsic" not in dry_run_jobs(proc.stdout) and "rdc" in dry_run_jobs(proc.stdout)
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["apply"], ["explain"], ["init"], ["report"], ["demo"], ["backtrack"]])
+def test_help_is_plain_text(command: list[str], capsys) -> None:
+    from descriptor_pipeline.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([*command, "--help"])
+    text = capsys.readouterr().out
+    assert stop.value.code == 0 and text.startswith("usage: descriptor-pipeline")
+    assert "``" not in text and ":func:" not in text and ":class:" not in text, text

@@ -153,6 +153,7 @@ def test_the_workflow_reads_files_whose_names_look_like_globs_or_wildcards(tmp_p
                           cwd=tmp_path, env=snakemake_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     assert "WARNING ingest: the passes decide from 600 rows; below 1000" in proc.stderr  # a stage's warning, on the CLI
+    assert f"each stage writes its progress to {Path('run') / 'logs' / '<stage>.log'}" in proc.stderr  # where to look
     results = results_of(tmp_path / "run")
     summary = __import__("json").loads(results.ingest.summary.read_text())
     assert summary["rows"] == 600, summary.get("rows")

@@ -53,7 +53,7 @@ def deterministic_files(results: Path) -> dict[str, bytes]:
 def test_snakemake_engine_in_a_pipeline_equals_the_workflow(planted, tmp_path: Path) -> None:
     frame, truth = planted
     y = frame["mono00_z"].to_numpy() + frame["wave00_x"].to_numpy() ** 2
-    selector = DescriptorSelector(sample_rows=0, run_dir=tmp_path / "sk")
+    selector = DescriptorSelector(sample_rows=0, engine="snakemake", run_dir=tmp_path / "sk")
     model = make_pipeline(selector, SimpleImputer(), LinearRegression()).set_output(transform="pandas")
     model.fit(frame, y)
     final = results_of(tmp_path / "sk").final_list.read_text().splitlines()

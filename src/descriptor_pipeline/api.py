@@ -190,6 +190,9 @@ class DescriptorPipeline:
                         elif "steps (" in line and "done" in line:  # Snakemake's "3 of 8 steps (38%) done"
                             LOG.info("%s", line.strip())
                         elif line.startswith(("rule ", "localrule ")) and not line.startswith("localrule all:"):
+                            if not started:
+                                LOG.info("each stage writes its progress to %s (e.g. tail -f %s)",
+                                         log_path.parent / "<stage>.log", log_path.parent / "ingest.log")
                             started += 1  # a job starts
                             LOG.info("started %s", line.split()[1].rstrip(":"))
                 except KeyboardInterrupt:

@@ -15,8 +15,25 @@ from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.logs import setup_logging
 
 
+DESCRIPTION = """\
+Cut a table of many descriptors down to the ones that carry distinct information: ingest, then a
+Spearman, an HSIC and an RDC pass, then the final selection and the cluster report.
+
+  descriptor-pipeline run --directory demo-run       the embedded demo
+  descriptor-pipeline init my-run                    a commented my-run/config.yaml to edit
+  descriptor-pipeline run --directory my-run --configfile my-run/config.yaml --input data/
+                                                     your Parquet files (ids and SMILES are kept)
+  descriptor-pipeline explain NAME --results my-run/results
+                                                     what the run did with one column
+
+"run" starts the Snakemake workflow installed with the package (the same one as "snakemake" in a
+checkout); "descriptor-pipeline COMMAND --help" says more about each command.
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="descriptor-pipeline", description=__doc__)
+    parser = argparse.ArgumentParser(prog="descriptor-pipeline", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the workflow (results/, logs/ in --directory)",

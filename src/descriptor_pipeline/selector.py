@@ -9,13 +9,14 @@
     model[0].clusters_["descriptors"]        # as in surviving_descriptors_clusters.json
 
 ``fit`` writes ``X`` as one Parquet file into a run directory (a temporary one unless ``run_dir`` is
-given) and runs the same Snakemake workflow as ``descriptor-pipeline run`` up to the cluster report,
-every stage in its own process. It keeps the final descriptors and the cluster report; ``transform``
-selects those columns. ``y`` is ignored: the selection is unsupervised. ``engine="inline"`` runs the
-same stage functions in this process instead, in the workflow's order and onto the same checkpoint
-files (byte-identical results, a test checks it): for small tables fitted many times, such as in
-cross-validation, where Snakemake's start-up and one process per stage (about 10 s) dominate. The workflow's ``exclude_columns``
-default (``row_id``) does not apply here; every column of ``X`` is a descriptor.
+given) and runs the workflow's stages up to the cluster report, in this process, in the workflow's
+order and onto the same checkpoint files as ``descriptor-pipeline run``. It keeps the final
+descriptors and the cluster report; ``transform`` selects those columns. ``y`` is ignored: the
+selection is unsupervised. ``engine="snakemake"`` runs the Snakemake workflow itself instead, every
+stage in its own process with its log in ``run_dir/logs`` (byte-identical results, a test checks it;
+about 10 s more per fit, which dominates for small tables fitted many times, as in cross-validation).
+The workflow's ``exclude_columns`` default (``row_id``) does not apply here; every column of ``X`` is a
+descriptor.
 """
 
 from __future__ import annotations
@@ -66,10 +67,10 @@ class DescriptorSelector(SelectorMixin, BaseEstimator):
     backend : {"auto", "numpy", "cupy"}
         Array backend of the passes.
     cores : int
-        Cores Snakemake may use (with ``engine="inline"``: the stages' threads).
-    engine : {"snakemake", "inline"}
-        Run the Snakemake workflow (each stage its own process, logs in ``run_dir/logs``), or its stage
-        functions in this process.
+        The stages' threads (with ``engine="snakemake"``: the cores Snakemake may use).
+    engine : {"inline", "snakemake"}
+        Run the workflow's stage functions in this process (the default), or the Snakemake workflow
+        (each stage its own process, logs in ``run_dir/logs``).
     run_dir : path or None
         Where the run's ``results/`` and ``logs/`` go; kept after ``fit``. None: a temporary directory,
         removed after ``fit``.
@@ -100,7 +101,7 @@ class DescriptorSelector(SelectorMixin, BaseEstimator):
         random_state: Any = _DEFAULTS["seed"],
         backend: str = "auto",
         cores: int = 1,
-        engine: str = "snakemake",
+        engine: str = "inline",
         run_dir: str | Path | None = None,
         settings: Mapping[str, Any] | None = None,
     ) -> None:
