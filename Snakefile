@@ -8,7 +8,7 @@ min_version("9.0")
 
 # The defaults sit next to this file, so the workflow also runs with --directory elsewhere (the Python
 # API does that); --configfile and --config override them.
-configfile: os.path.join(workflow.basedir, "config", "config.yaml")
+configfile: workflow.source_path("config/config.yaml")
 
 
 # Nested --config values arrive as strings ("false", "0.85"): typed as the schema asks, the schema's
@@ -16,7 +16,7 @@ configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 # (shared with the Python API).
 try:
     config.update(
-        complete(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
+        complete(config, workflow.source_path("config/schema.yaml"))
     )
 except PipelineError as exc:
     raise WorkflowError(str(exc)) from None

@@ -25,7 +25,7 @@ from workflow_helpers import REPO, results_of
 pytestmark = pytest.mark.slow
 
 # What the wheel is built from; tests/, docs/ and benchmarks/ stay out of it.
-SOURCES = ["pyproject.toml", "README.md", "Snakefile", "src", "config", "profiles", "workflow"]
+SOURCES = ["pyproject.toml", "README.md", "LICENSE", "Snakefile", "src", "config", "profiles", "workflow"]
 SETTINGS = ["sample_rows=0", "passes.hsic.max_rows=0", "passes.rdc.max_rows=0", "carry_columns=[mol_id]"]
 
 
@@ -56,6 +56,7 @@ def fresh_venv(tmp_path_factory) -> Path:
                    "workflow/rules/passes.smk", "workflow/scripts/ingest.py", "workflow/envs/cpu.yaml",
                    "workflow/report/workflow.rst"):
         assert f"descriptor_pipeline/_workflow/{member}" in names, member
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "the wheel carries the LICENSE"
     venv = root / "venv"
     ok(run([*uv, "venv", "--python", sys.executable, str(venv)], root))
     ok(run([*uv, "pip", "install", "--compile-bytecode", "--python", str(venv / "bin" / "python"), f"{wheel}[slurm]"], root))
