@@ -22,7 +22,7 @@ import pytest
 from descriptor_pipeline.demo import make_table
 from workflow_helpers import REPO, results_of
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 # What the wheel is built from; tests/, docs/ and benchmarks/ stay out of it.
 SOURCES = ["pyproject.toml", "README.md", "LICENSE", "Snakefile", "src", "config", "profiles", "workflow"]

@@ -56,16 +56,16 @@ def tiny_table(n: int = 30) -> pa.Table:
 
 
 def test_ingest_rule_on_tiny_parquet_files(workdir):
-    table = tiny_table()
+    table = tiny_table(150)  # small, and above the row floor of the passes (settings.MIN_ROWS)
     data = workdir / "data"
     data.mkdir()
-    pq.write_table(table.slice(0, 11), data / "a.parquet")
-    pq.write_table(table.slice(11), data / "b.parquet")
+    pq.write_table(table.slice(0, 55), data / "a.parquet")
+    pq.write_table(table.slice(55), data / "b.parquet")
     config = {
         "input": "data/*.parquet",  # relative to the working directory
         "exclude_columns": ["row_id"],
         "seed": 1,
-        "sample_rows": 12,
+        "sample_rows": 60,
         "keep": [],
         "prefer": [],
         "ingest": {"max_missing_ratio": 0.3, "min_robust_variance": 1e-10, "chunk_rows": 4},
@@ -101,10 +101,10 @@ def test_ingest_rule_on_tiny_parquet_files(workdir):
     assert survivors == ["x", "x_float_twin", "y"]
     sample = pq.read_table(results_of(workdir).ingest.sample)
     assert sample.column_names == survivors
-    assert sample.num_rows == 12  # sample_rows from the config
+    assert sample.num_rows == 60  # sample_rows from the config
     assert set(sample["x"].to_numpy()) <= set(table["x"].to_numpy())
     log = (workdir / "logs/ingest.log").read_text()
-    assert "ingest: 2 files, 30 rows" in log
+    assert "ingest: 2 files, 150 rows" in log
     assert (workdir / "logs/benchmarks/ingest.tsv").exists()
 
 

@@ -24,7 +24,7 @@ import yaml
 from descriptor_pipeline.demo import write_demo
 from descriptor_pipeline.config import read_settings
 from descriptor_pipeline.layout import Results
-from descriptor_pipeline.settings import PASSES, complete, load_schema, read_by
+from descriptor_pipeline.settings import MIN_ROWS, PASSES, complete, load_schema, read_by
 from workflow_helpers import REPO, RUN, assert_ok, copy_workflow, output_of, results_of, snakemake
 
 pytestmark = pytest.mark.slow
@@ -95,6 +95,8 @@ def other_value(dotted: str) -> Any:
     if kind == "boolean":
         return not current
     if kind == "integer":
+        if dotted.endswith(("sample_rows", "max_rows")) and current == 0:  # 0 = all rows; 1 is below the floor
+            return 2 * MIN_ROWS
         return current + 1
     if kind == "number":
         return current / 2 if current else 0.5
