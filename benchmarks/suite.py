@@ -288,7 +288,7 @@ def peers(workdir: Path, run: dict, budget: float) -> dict:
     out["pandas_spearman_missing"] = quadratic_peer(pandas_spearman, gappy, budget)
     # ours on the same matrix with missing values, in this process (the workflow's input has few):
     # the estimators differ: pandas deletes pairwise (ranks each pair's complete rows again), ours gives a
-    # missing value a zero centred feature (README, "Missing values")
+    # missing value a zero centred feature (docs/measures.md, "Missing values")
     ours = [timed(lambda: all_pairs(gappy, Spearman(), 0.95, np, "float32", 256, threads=THREADS)) for _ in range(3)]
     out["ours_spearman_missing"] = median_and_spread(ours)
     out["scipy_spearmanr"] = quadratic_peer(scipy_spearman, clean, budget)

@@ -6,6 +6,10 @@ one, after load, takes the steps a click would (``app.showCategory(...)``, ``app
 writes into <body> attributes the errors seen and the size of every image shown. Chromium renders the
 copy, dumps the DOM and takes a screenshot.
 
+An image that is an SVG (every figure of the report) is also parsed by Chromium and laid out in the page,
+hidden, at its own size: its text elements, as Chromium reads and measures them with its fonts, come
+back in ``View.texts`` (what a reader of the figure sees, which the image element itself does not tell).
+
 Also a command, for the README's screenshots:
     python tests/report_browser.py report.html docs/img
 """
@@ -39,14 +43,39 @@ window.addEventListener("unhandledrejection", (e) => window.__errors.push("rejec
 </script>"""
 
 _AFTER_LOAD = """<script>
+function __svgTexts(img) {
+  // an SVG image's text elements: [text, x, y, width, height] in the SVG's own pixels, laid out hidden
+  if (!img.src.startsWith("data:image/svg+xml")) return null;
+  const comma = img.src.indexOf(",");
+  const data = img.src.slice(comma + 1);
+  const bytes = img.src.slice(0, comma).endsWith(";base64")
+    ? Uint8Array.from(atob(data), (c) => c.charCodeAt(0)) : new TextEncoder().encode(decodeURIComponent(data));
+  const doc = new DOMParser().parseFromString(new TextDecoder().decode(bytes), "image/svg+xml");
+  if (doc.querySelector("parsererror")) return [["parsererror: " + doc.querySelector("parsererror").textContent, 0, 0, 0, 0]];
+  const holder = document.createElement("div");
+  holder.style.cssText = "position:absolute;left:0;top:0;visibility:hidden";
+  const svg = holder.appendChild(document.importNode(doc.documentElement, true));
+  document.body.appendChild(holder);
+  const origin = svg.getBoundingClientRect();
+  const texts = [...svg.querySelectorAll("text")].map((t) => {
+    const r = t.getBoundingClientRect();
+    return [t.textContent, r.x - origin.x, r.y - origin.y, r.width, r.height];
+  });
+  holder.remove();
+  return texts;
+}
 window.addEventListener("load", () => setTimeout(() => {
   try { %s } catch (e) { window.__errors.push("navigation: " + e); }
   setTimeout(() => {
-    const images = [...document.querySelectorAll("img")].map((i) => [i.complete, i.naturalWidth, i.naturalHeight]);
+    const shown = [...document.querySelectorAll("img")];
+    const images = shown.map((i) => [i.complete, i.naturalWidth, i.naturalHeight]);
     const frames = [...document.querySelectorAll("iframe")].map((f) => f.src.slice(0, 40));
+    let texts = [];
+    try { texts = shown.map(__svgTexts); } catch (e) { window.__errors.push("svg texts: " + e); }
     document.body.setAttribute("data-errors", JSON.stringify(window.__errors));
     document.body.setAttribute("data-images", JSON.stringify(images));
     document.body.setAttribute("data-frames", JSON.stringify(frames));
+    document.body.setAttribute("data-texts", JSON.stringify(texts));
     document.body.setAttribute("data-done", "1");
   }, 1000);
 }, 200));
@@ -63,13 +92,24 @@ def find_chromium() -> str | None:
 
 @dataclass
 class View:
-    """What Chromium showed: the DOM after the steps, errors, images (complete, width, height), iframes."""
+    """What Chromium showed: the DOM after the steps, errors, images (complete, width, height), iframes,
+    and per image (in the order of ``images``) its SVG text elements as (text, x, y, width, height) in
+    the SVG's pixels, or None for an image that is no SVG."""
 
     dom: str
     errors: list[str]
     images: list[list]
     frames: list[str]
     screenshot: Path | None
+    texts: list[list[tuple[str, float, float, float, float]] | None]
+
+    def figure_texts(self) -> list[tuple[str, float, float, float, float]]:
+        """The text elements of the one large SVG image shown (the figure, not the logo)."""
+        shown = [k for k, (complete, width, _) in enumerate(self.images) if complete and width > 100]
+        assert len(shown) == 1, self.images
+        texts = self.texts[shown[0]]
+        assert texts is not None, "the figure shown is no SVG"
+        return [tuple(t) for t in texts]
 
 
 def show_result(path: str) -> str:
@@ -114,7 +154,7 @@ def open_report(report: Path, steps: str = "", screenshot: Path | None = None, s
             screenshot.parent.mkdir(parents=True, exist_ok=True)
         dom = _render(chromium, copy, screenshot, size, Path(tmp), timeout, attempts)
     return View(dom, json.loads(_attribute(dom, "data-errors")), json.loads(_attribute(dom, "data-images")),
-                json.loads(_attribute(dom, "data-frames")), screenshot)
+                json.loads(_attribute(dom, "data-frames")), screenshot, json.loads(_attribute(dom, "data-texts")))
 
 
 def _render(chromium: str, page: Path, screenshot: Path | None, size: str, tmp: Path, timeout: float,

@@ -48,7 +48,7 @@ def test_rerun_without_input_resumes_the_recorded_input_and_another_input_is_ref
     run = finished / "my-run"
     record = (run / "run-config.yaml").read_bytes()
     final = results_of(run).final_list.read_bytes()
-    # The README's resume example, as a dry run: only the pass that changed and what follows it.
+    # The resume example of docs/installed.md, as a dry run: only the pass that changed and what follows it.
     out = ok(cli(finished, "run", "--directory", "my-run", "--config", "passes.rdc.threshold=0.85", "--", "--dry-run"))
     line = next(x for x in out.splitlines() if "dry run: would run" in x)
     assert line.endswith("would run 7 jobs: rdc, select, backtrack, reduce, alternatives, report_figures, report_benchmarks"), line

@@ -1,6 +1,6 @@
 """Ingest: one streaming DuckDB scan -> per-column statistics, quality filters, exact duplicates, row sample.
 
-Outputs (see README): ``column_stats.parquet`` (one row per input column), ``survivors.txt`` (kept
+Outputs (see docs/outputs.md): ``column_stats.parquet`` (one row per input column), ``survivors.txt`` (kept
 descriptors in input order) and ``sample.parquet`` (the row sample of the kept descriptors).
 """
 

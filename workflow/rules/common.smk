@@ -202,6 +202,7 @@ def benchmark_files():
         jobs.append(p)
     jobs += [
         "select",
+        *(["reduce"] if config["reduced"] else []),
         "backtrack",
         "alternatives",
         *(["stability"] if STABILITY_SEEDS else []),

@@ -63,7 +63,7 @@ def drop_reasons_figure(reasons: Sequence[tuple[str, int]]) -> Figure:
         _empty(ax, "ingest removed no column")
     else:
         bars = ax.barh([r for r, _ in reasons][::-1], [n for _, n in reasons][::-1], color="#d62728")
-        ax.bar_label(bars, padding=3)
+        ax.bar_label(bars, labels=[f"{n:,}" for _, n in reasons][::-1], padding=3)
         ax.set_xlabel("columns removed")
         ax.set_xlim(0, max(n for _, n in reasons) * 1.15)
     ax.set_title("Columns removed at ingest, by reason")

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from descriptor_pipeline.report._draw import PASS_COLORS, _empty, label
+from descriptor_pipeline.report._draw import PASS_COLORS, _empty, count_log_scale, label
 
 def top_descriptors(report: Mapping[str, Any], n: int = 20) -> list[tuple[str, dict[str, int]]]:
     """The ``n`` survivors that stand for the most descriptors, with their alternatives counted per pass.
@@ -65,8 +65,16 @@ def predictability_figures(report: Mapping[str, Any]) -> tuple[dict[str, list[fl
 def predictability_figure(per_stage: Mapping[str, Sequence[float]], end_to_end: Sequence[tuple[str, str, float]],
                           minimum: Mapping[str, float], weakest: int = 10) -> Figure:
     """Histograms of the predictability of each stage's merges and end to end; the weakest stand-ins."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 3.2 + 0.28 * min(weakest, len(end_to_end)) + 1.2),
-                                      gridspec_kw={"height_ratios": [3, max(1, min(weakest, len(end_to_end))) * 0.3 + 0.6]})
+    height = 3.2 + 0.28 * min(weakest, len(end_to_end)) + 1.2
+    # between the panels, in inches: the upper one's tick labels and two-line x label, the lower one's title
+    # (a fixed gap, not a layout engine: long names on the left widen the saved figure instead of the bars
+    # collapsing)
+    gap, top_margin, bottom_margin = 1.0, 0.45, 0.5
+    area = height - top_margin - bottom_margin
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(7, height),
+        gridspec_kw={"height_ratios": [3, max(1, min(weakest, len(end_to_end))) * 0.3 + 0.6],
+                     "top": 1 - top_margin / height, "bottom": bottom_margin / height, "hspace": gap / ((area - gap) / 2)})
     if not end_to_end:
         _empty(top, "no merges")
         _empty(bottom, "no stand-ins")
@@ -79,9 +87,9 @@ def predictability_figure(per_stage: Mapping[str, Sequence[float]], end_to_end: 
              label=f"end to end ({len(end_to_end):,} alternatives)")
     for stage, value in minimum.items():
         top.axvline(value, color=PASS_COLORS.get(stage, "#7f7f7f"), linestyle=":", linewidth=1)
-    top.set_yscale("symlog", linthresh=1)
+    count_log_scale(top, "y")
     top.set_xlim(0, 1.0)
-    top.set_xlabel("share of the alternative's rank variance its representative explains (dotted: each pass's minimum)")
+    top.set_xlabel("share of the alternative's rank variance its representative explains\n(dotted: each pass's minimum)")
     top.set_ylabel("descriptors")
     top.legend(loc="upper left", frameon=False, fontsize=7)
     top.set_title("Predictability of each stand-in")
@@ -92,6 +100,7 @@ def predictability_figure(per_stage: Mapping[str, Sequence[float]], end_to_end: 
     bottom.set_xlim(0, 1.0)
     for y, (_, _, f) in zip(ys, rows):
         bottom.text(f + 0.01, y, f"{f:.2f}", va="center", fontsize=7)
+    bottom.set_xlabel("end-to-end predictability")
     bottom.set_title(f"The {len(rows)} weakest stand-ins, end to end (alternative <- survivor)", fontsize=9)
     return fig
 
