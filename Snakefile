@@ -15,9 +15,7 @@ configfile: workflow.source_path("config/config.yaml")
 # defaults filled in (config/schema.yaml is their only home), then a one-line error naming a bad key
 # (shared with the Python API).
 try:
-    config.update(
-        complete(config, workflow.source_path("config/schema.yaml"))
-    )
+    config.update(complete(config, workflow.source_path("config/schema.yaml")))
 except PipelineError as exc:
     raise WorkflowError(str(exc)) from None
 validate(config, "config/schema.yaml")

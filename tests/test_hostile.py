@@ -392,5 +392,9 @@ def test_integers_past_2_53_are_never_dropped_as_constant(tmp_path, ingest, capl
     assert reasons["packed"] == reasons["hash_id"] == "beyond_float64"
     assert reasons["const_big"] == "constant" and res.stats.loc["const_big", "figure"] == float(2**62)
     assert res.survivors == ["count", "x"]
+    from descriptor_pipeline.explain import _dropped
+
+    why = _dropped("packed", {"reason": "beyond_float64", "figure": res.stats.loc["packed", "figure"]}, {}, {})
+    assert why.startswith("'packed' was dropped at ingest: it holds integers past 2^53 (up to 4.612e+18 in magnitude)")
     said = [r.getMessage() for r in caplog.records if "past 2^53" in r.getMessage()]
     assert len(said) == 1 and said[0].startswith("ingest: 2 integer columns hold values past 2^53") and "'packed'" in said[0]

@@ -44,7 +44,8 @@ def _dropped(name: str, entry: dict, row: dict, ingest: dict) -> str:
                           f"{settings.get('max_missing_ratio')}" if figure is not None else "too many values are missing"),
         "constant": (f"it is constant: every present value is {figure:g}" if figure is not None else "it is constant"),
         "beyond_float64": (f"it holds integers past 2^53 (up to {figure:.4g} in magnitude), which float64 cannot tell "
-                           "apart: an id, a hash or packed bits rather than a quantity the passes could compare"),
+                           "apart: an id, a hash or packed bits rather than a quantity the passes could compare"
+                           if figure is not None else "it holds integers past 2^53, which float64 cannot tell apart"),
         "near_constant": (f"it is near-constant: its robust variance {figure:.3g} (after clipping at the 1st and "
                           f"99th percentiles) is below 'ingest.min_robust_variance' {settings.get('min_robust_variance')}"
                           if figure is not None else "it is near-constant"),

@@ -21,7 +21,9 @@ from descriptor_pipeline.settings import (
     stage_config,
 )
 
-SCHEMA = load_schema(workflow.source_path("../../config/schema.yaml"))  # this workflow's, also as a module
+SCHEMA = load_schema(
+    workflow.source_path("../../config/schema.yaml")
+)  # this workflow's, also as a module
 RESULTS = Results()
 DEMO_FILES = RESULTS.demo_files()
 ENABLED_PASSES = enabled_passes(config)
