@@ -190,11 +190,12 @@ class DescriptorPipeline:
                         elif "steps (" in line and "done" in line:  # Snakemake's "3 of 8 steps (38%) done"
                             LOG.info("%s", line.strip())
                         elif line.startswith(("rule ", "localrule ")) and not line.startswith("localrule all:"):
+                            rule = line.split()[1].rstrip(":")
                             if not started:
                                 LOG.info("each stage writes its progress to %s (e.g. tail -f %s)",
-                                         log_path.parent / "<stage>.log", log_path.parent / "ingest.log")
+                                         log_path.parent / "<stage>.log", log_path.parent / f"{rule}.log")
                             started += 1  # a job starts
-                            LOG.info("started %s", line.split()[1].rstrip(":"))
+                            LOG.info("started %s", rule)
                 except KeyboardInterrupt:
                     proc.send_signal(signal.SIGINT)  # Snakemake stops its jobs and removes their partial outputs
                     try:

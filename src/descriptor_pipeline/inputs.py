@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from descriptor_pipeline.errors import PipelineError
@@ -45,12 +46,10 @@ def _files_of(pattern: str, path: str, literal: bool) -> list[str]:
     files; a folder a glob matched, nothing, unless it looks like a Parquet dataset (then it is named)."""
     if not os.path.isdir(path):
         return [path] if os.path.isfile(path) else []
-    parts = glob.glob(os.path.join(glob.escape(path), "**", "*.parquet"), recursive=True)
-    if literal:
-        direct = [p for p in parts if os.path.dirname(p) == path.rstrip(os.sep)]
-        if direct:
-            return direct
-    if parts:
+    direct = glob.glob(folder_globs([path])[0])
+    if literal and direct:
+        return direct
+    if direct or next(glob.iglob(os.path.join(glob.escape(path), "**", "*.parquet"), recursive=True), None):
         raise PipelineError(
             f"input {pattern!r}: {path} is a folder of Parquet files (a dataset?), not one file; name its files, "
             f"e.g. {os.path.join(glob.escape(path), '**', '*.parquet')!r}"
@@ -338,11 +337,10 @@ def integer_extremes(schema: InputSchema) -> dict[str, tuple[int, int]]:
     for path, columns in zip(schema.files, schema.file_columns):
         meta = pq.ParquetFile(path).metadata
         position = {name: k for k, name in enumerate(columns)}
-        for g in range(meta.num_row_groups):
-            group = meta.row_group(g)
+        for group in (meta.row_group(g) for g in range(meta.num_row_groups)):
+            if group.num_rows == 0:
+                continue
             for name in wide:
-                if group.num_rows == 0:
-                    continue
                 stats = group.column(position[name]).statistics
                 if stats is None or not stats.has_min_max:
                     if stats is None or stats.null_count != group.num_rows:
@@ -351,8 +349,6 @@ def integer_extremes(schema: InputSchema) -> dict[str, tuple[int, int]]:
                 lo[name] = min(lo.get(name, stats.min), stats.min)
                 hi[name] = max(hi.get(name, stats.max), stats.max)
     for name in sorted(unknown):  # no statistics written: the column itself, file by file
-        import pyarrow.compute as pc
-
         for path in schema.files:
             extremes = pc.min_max(pq.read_table(path, columns=[name]).column(0))
             if extremes["min"].is_valid:

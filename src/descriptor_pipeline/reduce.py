@@ -38,24 +38,24 @@ def identifier_columns(column_stats: str | Path) -> list[str]:
     return [r["column"] for r in rows if r["reason"] in ("excluded", "non_numeric")]
 
 
+def _schema(path: str) -> pa.Schema:
+    try:
+        return pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise PipelineError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); check the input") from None
+
+
 def non_numeric_columns(path: str) -> list[str]:
     """The columns of one file that are not numeric, in file order (the carried columns when no run's
     statistics say more)."""
-    try:
-        schema = pq.read_schema(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise PipelineError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); check the input") from None
-    return [f.name for f in schema if not is_numeric(f.type) and not PANDAS_INDEX.fullmatch(f.name)]
+    return [f.name for f in _schema(path) if not is_numeric(f.type) and not PANDAS_INDEX.fullmatch(f.name)]
 
 
 def projected_columns(path: str, names: Sequence[str], carry: Sequence[str], selection: str,
                       required: bool = True) -> list[str]:
     """The columns to write, carried ones first; a clear error for any the file lacks (a carried column
     the file lacks is left out when not ``required``: the columns carried by default)."""
-    try:
-        present = set(pq.read_schema(path).names)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise PipelineError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); check the input") from None
+    present = set(_schema(path).names)
     if not required:
         carry = [name for name in carry if name in present]
     for name in carry:
@@ -156,13 +156,13 @@ def check_apply_out(out: Path, inputs: Sequence[str], folders: Sequence[str]) ->
     entries = _entries(target)
     if not entries:
         return
-    mine = {APPLY_MANIFEST}
+    mine: set[str] = set()  # what an earlier apply wrote there, by its manifest
     if (target / APPLY_MANIFEST).is_file():
         try:
-            mine.update(os.path.normpath(f) for f in io.read_json(target / APPLY_MANIFEST)["files"])
+            mine = {APPLY_MANIFEST, *(os.path.normpath(f) for f in io.read_json(target / APPLY_MANIFEST)["files"])}
         except (ValueError, KeyError, TypeError):
             pass  # not a manifest apply wrote: then nothing there is known to be apply's
-    foreign = [e for e in entries if e not in mine] if len(mine) > 1 else entries
+    foreign = [e for e in entries if e not in mine]
     if foreign:
         raise PipelineError(f"{where}: holds files apply did not write (e.g. {foreign[0]!r}); {advice}, "
                             "or one that holds only an earlier apply's output")

@@ -27,9 +27,7 @@ def run_stage(smk: Any, body: Callable[[Any], object]) -> None:
     try:
         body(smk)
     except PipelineError as exc:
-        LOG.error("%s", exc)
-        print(f"ERROR: {exc}", file=sys.stderr)
-        sys.exit(1)
+        _fail(str(exc))
     except MemoryError:
         _fail(out_of_memory(smk.rule))
     except OSError as exc:
