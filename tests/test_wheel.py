@@ -3,7 +3,8 @@
 Builds the wheel from the project's files, installs it (and its dependencies, from the package index)
 into a new venv, and uses only that venv's ``descriptor-pipeline``, in a directory that is not the
 checkout: ``init``, ``run`` on planted data (checked against the planted truth), a one-line config
-error and a dry run with the Slurm profile written by ``init``. uv builds, creates the venv and
+error and a dry run with the Slurm profile written by ``init``; and the conda envs' pip entry, read in the
+installed copy, names a project that builds the same wheel again. uv builds, creates the venv and
 installs (compiling the bytecode, as pip does: about 25 s from its cache, where pip takes 45 s).
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from descriptor_pipeline.demo import make_table
 from workflow_helpers import REPO, results_of
@@ -99,3 +101,29 @@ def test_wheel_runs_the_workflow_from_any_directory(fresh_venv: Path, tmp_path: 
     assert dry.returncode == 0, (dry.stdout + dry.stderr)[-3000:]
     assert "my_account" in (tmp_path / "my-run/profiles/slurm/config.yaml").read_text()
     assert "ingest" in dry.stderr and "This was a dry-run" in dry.stderr
+
+
+def test_the_conda_envs_install_this_package_from_the_installed_wheel(fresh_venv: Path, tmp_path: Path) -> None:
+    """Each env's pip entry (``../..`` from workflow/envs/) names, in the installed wheel, a project that
+    builds the wheel it was installed from: what ``conda env create`` runs for a rule's env."""
+    (wheel,) = (fresh_venv.parent / "dist").glob("descriptor_pipeline-*.whl")
+    where = ok(run([str(fresh_venv / "bin" / "python"), "-c",
+                    "import descriptor_pipeline._workflow as w; print(w.__path__[0])"], tmp_path)).strip()
+    envs = sorted(Path(where, "workflow", "envs").glob("*.yaml"))
+    assert [e.name for e in envs] == ["cpu.yaml", "gpu.yaml"]
+    targets = set()
+    for env in envs:
+        (pip,) = [d["pip"] for d in yaml.safe_load(env.read_text())["dependencies"] if isinstance(d, dict)]
+        targets.add((env.parent / pip[0]).resolve())
+    (target,) = targets
+    assert target.is_relative_to(fresh_venv)
+    copy = tmp_path / "project"  # built from a copy: a build writes its egg-info next to the sources
+    shutil.copytree(target, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    ok(run([sys.executable, "-m", "uv", "--quiet", "build", "--wheel", "--out-dir", str(tmp_path / "again"), str(copy)], tmp_path))
+    (rebuilt,) = (tmp_path / "again").glob("descriptor_pipeline-*.whl")
+    first, second = zipfile.ZipFile(wheel), zipfile.ZipFile(rebuilt)
+    files = sorted(n for n in first.namelist() if not n.endswith("dist-info/RECORD"))
+    assert files == sorted(n for n in second.namelist() if not n.endswith("dist-info/RECORD"))
+    for name in files:
+        if not name.endswith("dist-info/WHEEL"):
+            assert first.read(name) == second.read(name), name

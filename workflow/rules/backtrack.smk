@@ -19,7 +19,7 @@ rule backtrack:
         "logs/benchmarks/backtrack.tsv"
     localrule: True
     conda:
-        "../envs/cpu.yaml"
+        conda_env("cpu")
     resources:
         mem_mb=2000,
         runtime=runtime("backtrack"),
@@ -46,7 +46,7 @@ rule alternatives:
         "logs/benchmarks/alternatives.tsv"
     localrule: True
     conda:
-        "../envs/cpu.yaml"
+        conda_env("cpu")
     resources:
         mem_mb=1000,
         runtime=runtime("alternatives"),

@@ -3,10 +3,13 @@ final outputs. The paths come from descriptor_pipeline.layout and the settings f
 descriptor_pipeline.settings); nothing here spells a file name or a default of its own.
 """
 
+from pathlib import Path
+
 from snakemake.logging import logger
 
 from descriptor_pipeline.backend import resolve_backend
 from descriptor_pipeline.checkpoints import damaged
+from descriptor_pipeline.envs import git_requirement, with_requirement
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.inputs import (
     compile_patterns,
@@ -145,8 +148,24 @@ def output_folder(wildcards, output):
     return os.path.dirname(output[0])
 
 
+def conda_env(name):
+    """A rule's conda env file: workflow/envs/<name>.yaml where the workflow is read from local files, or,
+    for a module read from git, a copy that installs this package from that repository at the module's ref
+    (written under .snakemake/, see descriptor_pipeline.envs)."""
+    requirement = git_requirement(workflow.current_basedir)
+    if requirement is None:
+        return f"../envs/{name}.yaml"
+    with open(workflow.source_path(f"../envs/{name}.yaml"), encoding="utf-8") as handle:
+        text = with_requirement(handle.read(), requirement, name)
+    path = Path(".snakemake", "descriptor-pipeline", "envs", f"{name}.yaml").absolute()
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
 def pass_env():
-    return "../envs/gpu.yaml" if pass_gpus() else "../envs/cpu.yaml"
+    return conda_env("gpu" if pass_gpus() else "cpu")
 
 
 def run_outputs():

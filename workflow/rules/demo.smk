@@ -7,7 +7,7 @@ rule demo_data:
         "logs/benchmarks/demo_data.tsv"
     localrule: True
     conda:
-        "../envs/cpu.yaml"
+        conda_env("cpu")
     resources:
         mem_mb=2000,
         runtime=runtime("demo_data"),

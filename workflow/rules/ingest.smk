@@ -8,7 +8,7 @@ rule ingest:
     benchmark:
         "logs/benchmarks/ingest.tsv"
     conda:
-        "../envs/cpu.yaml"
+        conda_env("cpu")
     threads: 2
     resources:
         mem_mb=ingest_mem_mb(),

@@ -18,7 +18,7 @@ rule report_figures:
         "logs/benchmarks/report_figures.tsv"
     localrule: True
     conda:
-        "../envs/cpu.yaml"
+        conda_env("cpu")
     resources:
         mem_mb=2000,
         runtime=runtime("report_figures"),
@@ -41,7 +41,7 @@ rule report_benchmarks:
         "logs/report_benchmarks.log",
     localrule: True
     conda:
-        "../envs/cpu.yaml"
+        conda_env("cpu")
     resources:
         mem_mb=1000,
         runtime=runtime("report_figures"),

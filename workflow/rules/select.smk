@@ -14,7 +14,7 @@ rule select:
         "logs/benchmarks/select.tsv"
     localrule: True
     conda:
-        "../envs/cpu.yaml"
+        conda_env("cpu")
     resources:
         mem_mb=1000,
         runtime=runtime("select"),
@@ -36,7 +36,7 @@ rule reduce:
     benchmark:
         "logs/benchmarks/reduce.tsv"
     conda:
-        "../envs/cpu.yaml"
+        conda_env("cpu")
     resources:
         mem_mb=reduce_mem_mb(),
         runtime=runtime("reduce"),
