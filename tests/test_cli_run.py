@@ -25,14 +25,14 @@ SCHEMA = REPO / "config" / "schema.yaml"
 def test_parse_overrides_nested_dotted_and_typed() -> None:
     got = parse_overrides([
         "seed=7", "passes.hsic.threshold=0.85", "passes={rdc: {enabled: false}}", "keep=[a, 'b c']",
-        "input=*.parquet", "ingest.min_robust_variance=1e-12", "prefer=",
+        "input=*.parquet", "ingest.max_missing_ratio=1e-12", "prefer=",
     ])
     assert got == {
         "seed": 7,
         "passes": {"hsic": {"threshold": 0.85}, "rdc": {"enabled": False}},
         "keep": ["a", "b c"],
         "input": "*.parquet",  # a YAML alias, so taken as the text
-        "ingest": {"min_robust_variance": "1e-12"},  # YAML 1.1 reads it as a string; coerce_config types it
+        "ingest": {"max_missing_ratio": "1e-12"},  # YAML 1.1 reads it as a string; coerce_config types it
         "prefer": None,
     }
     assert parse_overrides(["seed=1", "seed=2"]) == {"seed": 2}
@@ -45,13 +45,13 @@ def test_snakemake_nested_config_strings_are_typed() -> None:
     """Snakemake's own parser keeps nested scalars strings; coerce_config gives back the schema's types."""
     raw = parse_config([
         "passes={hsic: {enabled: false, threshold: 0.85, n_features: 32}, rdc: {s: 1e-1}}",
-        "ingest={min_robust_variance: 1e-12}", "exclude_columns=[id, 3]",
+        "ingest={max_missing_ratio: 1e-12}", "exclude_columns=[id, 3]",
     ])
     assert raw["passes"]["hsic"] == {"enabled": "false", "threshold": "0.85", "n_features": "32"}  # the bug
     schema = read_yaml(SCHEMA, "schema")
     typed = coerce_config(raw, schema)
     assert typed["passes"]["hsic"] == {"enabled": False, "threshold": 0.85, "n_features": 32}
-    assert typed["passes"]["rdc"] == {"s": 0.1} and typed["ingest"] == {"min_robust_variance": 1e-12}
+    assert typed["passes"]["rdc"] == {"s": 0.1} and typed["ingest"] == {"max_missing_ratio": 1e-12}
     assert typed["exclude_columns"] == ["id", "3"]  # a list of names stays strings
     defaults = schema_defaults(schema)
     from descriptor_pipeline.config import deep_merge
@@ -112,6 +112,8 @@ def test_init_writes_config_and_profile_and_refuses_to_overwrite(tmp_path: Path,
     [
         (["--config", "passes.hsic.enabled=nope"], "config key 'passes.hsic.enabled': 'nope' is not of type 'boolean'"),
         (["--config", "passes.hsik.enabled=false"], "config key 'passes.hsik': unknown key"),
+        (["--config", "ingest.min_robust_variance=1e-10"],
+         "config key 'ingest.min_robust_variance': no longer read; replaced by 'ingest.min_off_mode_rows', a count"),
         (["--config", "seed"], "--config 'seed': expected KEY=VALUE"),
         (["--input", "missing/*.parquet"], "matches no file"),
         (["--profile", "nope"], "--profile 'nope': no config.yaml"),

@@ -84,7 +84,8 @@ def test_dropped_columns_give_reason_and_figure(run):
         elif entry["reason"] == "constant":
             assert f"every present value is {row['min']:g}" in text
         elif entry["reason"] == "near_constant":
-            assert f"robust variance {row['robust_variance']:.3g}" in text and "min_robust_variance" in text
+            assert f"only {row['n_off_mode_sample']} of the " in text and f"most frequent value {row['mode']:g}" in text
+            assert "'ingest.min_off_mode_rows' 5" in text
         elif entry["reason"] == "non_numeric":
             assert f"type {row['dtype']}" in text
         elif entry["reason"] == "excluded":

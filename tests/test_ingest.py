@@ -11,6 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, assume, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.ingest import IngestSettings, choose_keeper, run_ingest
@@ -34,13 +37,15 @@ N = 400
 
 
 def filter_table() -> tuple[pa.Table, dict[str, tuple[str, str | None, float | None]]]:
-    """Planted columns and their expected (status, reason, figure) at max_missing_ratio=0.25, min_robust_variance=1e-6."""
+    """Planted columns and their expected (status, reason, figure) at max_missing_ratio=0.25, min_off_mode_rows=5."""
     rng = np.random.default_rng(21)
     miss = lambda k: np.isin(np.arange(N), rng.choice(N, k, replace=False))  # noqa: E731
-    near = 5.0 + 1e-5 * rng.normal(size=N)
-    near[[7, 300]] = 100.0  # two outliers beyond the 1st/99th percentile: the robust variance stays tiny
+    near = 5.0 + 1e-5 * rng.normal(size=N)  # a tiny spread is a unit, not a lack of information: kept
+    near[[7, 300]] = 100.0
     rare = np.zeros(N)
-    rare[[1, 2, 3]] = 1.0  # three ones in 400 rows: not constant, but 0 after winsorizing
+    rare[[1, 2, 3]] = 1.0  # three ones in 400 rows: not constant, but only 3 rows off the most frequent value
+    flag = np.zeros(N)
+    flag[[10, 20, 30, 40, 50]] = 7.0  # five rows off 0: a rare flag at the limit, kept
     allnan = np.full(N, np.nan)
     allnan[::3] = np.inf
     allnan[1::3] = -np.inf
@@ -62,6 +67,7 @@ def filter_table() -> tuple[pa.Table, dict[str, tuple[str, str | None, float | N
         "const_mostly_missing": pa.array(np.full(N, 1.0), mask=miss(300)),
         "near": pa.array(near),
         "rare": pa.array(rare),
+        "flag": pa.array(flag),
         "ok": pa.array(rng.normal(size=N)),
         "ok_int": pa.array(rng.integers(0, 50, N).astype(np.int32)),
     }
@@ -82,8 +88,9 @@ def filter_table() -> tuple[pa.Table, dict[str, tuple[str, str | None, float | N
         "miss_over": ("dropped", "missing_ratio", 101 / N),
         "const": ("dropped", "constant", 3.5),
         "const_mostly_missing": ("dropped", "missing_ratio", 300 / N),
-        "near": ("dropped", "near_constant", winsorized_reference(mat["near"])),
-        "rare": ("dropped", "near_constant", 0.0),
+        "near": ("kept", None, None),
+        "rare": ("dropped", "near_constant", 3.0),
+        "flag": ("kept", None, None),
         "ok": ("kept", None, None),
         "ok_int": ("kept", None, None),
     }
@@ -94,7 +101,7 @@ def test_filters_give_planted_reasons_and_figures(write_table, ingest):
     table, expected = filter_table()
     files = write_table(table, n_files=3)
     res = ingest(
-        files, chunk_rows=7, sample_rows=0, max_missing_ratio=0.25, min_robust_variance=1e-6,
+        files, chunk_rows=7, sample_rows=0, max_missing_ratio=0.25, min_off_mode_rows=5,
         exclude_columns=("id", "tag_.*"),
     )
     assert list(res.stats.index) == table.column_names
@@ -106,7 +113,8 @@ def test_filters_give_planted_reasons_and_figures(write_table, ingest):
         else:
             assert row["figure"] == pytest.approx(figure, rel=1e-9, abs=1e-300), name
         assert none_if_nan(row["duplicate_of"]) is None, name
-    assert 0 < expected["near"][2] < 1e-6
+    assert res.stats.loc["rare", "mode"] == 0.0 and res.stats.loc["rare", "n_off_mode_sample"] == 3
+    assert res.stats.loc["near", ["mode", "n_off_mode_sample"]].tolist() == [100.0, N - 2]  # the two outliers
     # left-out columns carry no statistics
     for name in ("id", "tag_num", "name", "when"):
         assert res.stats.loc[name, ["mean", "std", "n_missing", "is_binary"]].isna().all(), name
@@ -115,20 +123,43 @@ def test_filters_give_planted_reasons_and_figures(write_table, ingest):
     assert res.survivors == kept
     assert res.sample.column_names == kept
     assert res.summary["kept"] == len(kept)
-    assert res.summary["removed"] == {"all_missing": 2, "missing_ratio": 2, "constant": 1, "near_constant": 2}
+    assert res.summary["removed"] == {"all_missing": 2, "missing_ratio": 2, "constant": 1, "near_constant": 1}
 
 
-@pytest.mark.parametrize(("limit", "kept"), [(400 / 399, True), (float(np.nextafter(400 / 399, 2.0)), False)])
-def test_min_robust_variance_boundary(write_table, ingest, limit, kept):
-    # alternating 0 / 2: quantiles 0 and 2, nothing clipped, variance (ddof=1) exactly 400/399 (correctly rounded)
-    x = np.resize([0.0, 2.0], 400)
+@pytest.mark.parametrize(("limit", "kept"), [(6, True), (7, False), (0, True)])
+def test_min_off_mode_rows_boundary(write_table, ingest, limit, kept):
+    # 400 rows: 394 at the most frequent value 2.0, 6 off it (4.0 twice, -1.0 four times)
+    x = np.full(400, 2.0)
+    x[[5, 50]] = 4.0
+    x[[7, 70, 170, 370]] = -1.0
     other = np.random.default_rng(0).normal(size=400)
-    res = ingest(write_table({"edge": x, "other": other}, n_files=2), chunk_rows=7, sample_rows=0, min_robust_variance=limit)
-    assert res.stats.loc["edge", "robust_variance"] == 400 / 399
+    res = ingest(write_table({"edge": x, "other": other}, n_files=2), chunk_rows=7, sample_rows=0, min_off_mode_rows=limit)
+    assert res.stats.loc["edge", ["mode", "n_off_mode_sample"]].tolist() == [2.0, 6]
     assert (res.stats.loc["edge", "status"] == "kept") is kept
     if not kept:
         assert res.stats.loc["edge", "reason"] == "near_constant"
-        assert res.stats.loc["edge", "figure"] == 400 / 399
+        assert res.stats.loc["edge", "figure"] == 6
+
+
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(0, 12), st.floats(1e-12, 1e12), st.integers(0, 2**16))
+def test_the_near_constant_verdict_is_the_same_in_any_unit(write_table, ingest, tmp_path_factory, off, factor, seed):
+    """A column and the same column times any positive constant get the same verdict and figure
+    (e.g. uniform on [0, 1e-5] and on [0, 10]; a flag of 0 / 1 and of 0 / 1e-9)."""
+    assume(factor != 1.0)  # the same column again is an exact duplicate
+    rng = np.random.default_rng(seed)
+    base = np.zeros(300)
+    base[rng.choice(300, off, replace=False)] = rng.uniform(0.5, 2.0, off)
+    spread = rng.uniform(0, 1e-5, 300)
+    table = {"flag": base, "flag_scaled": base * factor, "tiny": spread, "tiny_scaled": spread * factor,
+             "other": rng.normal(size=300)}
+    res = ingest(write_table(table, n_files=2), out=f"u{seed}-{off}", sample_rows=0, min_off_mode_rows=5)
+    for a, b in (("flag", "flag_scaled"), ("tiny", "tiny_scaled")):
+        left, right = res.stats.loc[a], res.stats.loc[b]
+        assert (left["status"], none_if_nan(left["reason"]), left["n_off_mode_sample"]) == (
+            right["status"], none_if_nan(right["reason"]), right["n_off_mode_sample"]), (a, b)
+    assert none_if_nan(res.stats.loc["flag", "reason"]) == ("constant" if off == 0 else "near_constant" if off < 5 else None)
+    assert res.stats.loc["tiny", "status"] == "kept"
 
 
 @pytest.mark.parametrize(("n_missing", "kept"), [(20, True), (21, False)])
@@ -310,7 +341,7 @@ def test_sample_does_not_depend_on_file_split_chunking_or_row_order(write_table,
 
 @pytest.mark.parametrize(("sample_rows", "expected_rows"), [(0, 600), (2, 2), (599, 599), (600, 600), (10_000, 600)])
 def test_sample_size(write_table, ingest, sample_rows, expected_rows):
-    res = ingest(write_table(sample_table(), n_files=3), sample_rows=sample_rows, chunk_rows=7)
+    res = ingest(write_table(sample_table(), n_files=3), sample_rows=sample_rows, chunk_rows=7, min_off_mode_rows=0)
     idx = res.sample["idx"].to_numpy()
     assert len(idx) == len(set(idx)) == expected_rows
     assert set(idx) <= set(range(600))
@@ -469,7 +500,7 @@ def test_column_groups_do_not_change_the_outputs(write_table, ingest, monkeypatc
     rng = np.random.default_rng(5)
     table = table.append_column("offset", pa.array(1e12 + rng.normal(size=N)))  # read again, shifted: round 2
     files = write_table(table, n_files=3, row_group_size=61)
-    settings = dict(sample_rows=150, chunk_rows=170, max_missing_ratio=0.25, min_robust_variance=1e-6,
+    settings = dict(sample_rows=150, chunk_rows=170, max_missing_ratio=0.25, min_off_mode_rows=5,
                     exclude_columns=("id", "tag_.*"))
     with caplog.at_level("INFO", logger="descriptor_pipeline"):
         whole = ingest(files, out="whole", **settings)

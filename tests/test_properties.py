@@ -86,7 +86,7 @@ def chain_config(thresholds: tuple[float, float, float], keep: list[str]) -> dic
     return {
         "seed": 5, "sample_rows": 0, "keep": keep, "prefer": [], "exclude_columns": [], "backend": "numpy",
         "dtype": "float64", "block_memory_mb": 1,
-        "ingest": {"max_missing_ratio": 0.5, "min_robust_variance": 1e-10, "chunk_rows": 0},
+        "ingest": {"max_missing_ratio": 0.5, "min_off_mode_rows": 5, "chunk_rows": 0},
         "passes": {
             # min_predictability 0: every link is a merge, so the invariants below are the graph's
             "spearman": {"threshold": thresholds[0], "max_rows": 0, "min_predictability": 0.0},

@@ -260,7 +260,10 @@ def test_sample_statistics_in_blocks_of_columns_match_pandas(monkeypatch, thread
     monkeypatch.setattr(stats, "BLOCK_VALUES", 3 * 150)  # blocks of three columns, an uneven last one
     m = np.hstack([planted_matrix(150, seed=7), planted_matrix(150, seed=8)])  # 8 columns: blocks of 3, 3, 2
     x = np.asfortranarray(np.where(np.isfinite(m), m, np.nan))
-    quant, robust, distinct = sample_statistics(x, threads)
+    x[:40, 5] = 2.5  # a tie for the most frequent value: 2.5 (40 rows) against -1.0 (40 rows)
+    x[40:80, 5] = -1.0
+    res = sample_statistics(x, threads)
+    quant, robust, distinct = res.quantiles, res.winsorized_variance, res.distinct
     df = pd.DataFrame(x)
     ref = df.quantile(list(QUANTILES.values()), interpolation="linear").to_numpy()
     has = df.notna().any().to_numpy()
@@ -269,6 +272,20 @@ def test_sample_statistics_in_blocks_of_columns_match_pandas(monkeypatch, thread
     ref_var = np.array([df[j].dropna().clip(low[j], high[j]).var(ddof=1) for j in df])
     np.testing.assert_allclose(robust, ref_var, rtol=1e-12, atol=1e-300)
     np.testing.assert_array_equal(distinct, df.nunique().to_numpy())
+    counts = [df[j].value_counts() for j in df]  # pandas: the most frequent value, ties to the smallest
+    ref_rows = np.array([c.max() if len(c) else 0 for c in counts])
+    ref_mode = np.array([min(c.index[c == c.max()]) if len(c) else np.nan for c in counts])
+    np.testing.assert_array_equal(res.mode_rows, ref_rows)
+    np.testing.assert_array_equal(res.mode, ref_mode)
+    assert res.mode[5] == -1.0 and res.mode_rows[5] == 40
+
+
+def test_the_mode_of_empty_and_all_missing_columns():
+    res = sample_statistics(np.asfortranarray(np.array([[np.nan, 1.0], [np.nan, 1.0], [np.nan, 0.0]])))
+    assert np.isnan(res.mode[0]) and res.mode_rows[0] == 0
+    assert res.mode[1] == 1.0 and res.mode_rows[1] == 2
+    empty = sample_statistics(np.empty((0, 2), order="F"))
+    assert np.isnan(empty.mode).all() and (empty.mode_rows == 0).all()
 
 
 # ---- statistics written by ingest ----------------------------------------------------------------
@@ -302,7 +319,7 @@ def test_ingest_statistics_equal_pandas(write_table, ingest, n_files, chunk_rows
     n = 211
     table = mixed_type_table(n, seed=11)
     files = write_table(table, n_files=n_files)
-    res = ingest(files, chunk_rows=chunk_rows, sample_rows=0, min_robust_variance=0.0, max_missing_ratio=1.0)
+    res = ingest(files, chunk_rows=chunk_rows, sample_rows=0, min_off_mode_rows=0, max_missing_ratio=1.0)
     st = res.stats
     assert list(st.index) == table.column_names
     assert st["position"].tolist() == list(range(len(table.column_names)))

@@ -68,7 +68,7 @@ def test_ingest_rule_on_tiny_parquet_files(workdir):
         "sample_rows": 60,
         "keep": [],
         "prefer": [],
-        "ingest": {"max_missing_ratio": 0.3, "min_robust_variance": 1e-10, "chunk_rows": 4},
+        "ingest": {"max_missing_ratio": 0.3, "min_off_mode_rows": 5, "chunk_rows": 4},
     }
     proc = snakemake(workdir, config)
     assert_ok(proc)
@@ -178,7 +178,7 @@ def test_embedded_demo_ingest_matches_planted_truth(workdir):
         "exclude_columns": ["row_id"],
         "keep": [],
         "prefer": [],
-        "ingest": {"max_missing_ratio": 0.5, "min_robust_variance": 1e-10, "chunk_rows": 0},
+        "ingest": {"max_missing_ratio": 0.5, "min_off_mode_rows": 5, "chunk_rows": 0},
     }
     proc = snakemake(workdir, config)
     assert_ok(proc)

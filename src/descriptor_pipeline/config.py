@@ -101,6 +101,9 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
     error = jsonschema.exceptions.best_match(errors)
     key = _key_path(error)
     if error.validator == "additionalProperties":
+        replaced = error.schema.get("x-replaced", {}).get(key.rsplit(".", 1)[-1])
+        if replaced:
+            raise PipelineError(f"config key '{key}': no longer read; {' '.join(replaced.split())}")
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
         raise PipelineError(f"config key '{key}': unknown key; allowed here: {allowed}")
     description = error.schema.get("description", "") if isinstance(error.schema, Mapping) else ""

@@ -97,7 +97,7 @@ def make_table(n_rows: int = 3000, seed: int = 7, n_monotone: int = 20, n_wave: 
         cols[f"const_{i}"] = np.full(n_rows, float(i))
         truth.constant.append(f"const_{i}")
         v = np.zeros(n_rows)
-        v[rng.choice(n_rows, size=max(1, n_rows // 400), replace=False)] = 1.0
+        v[rng.choice(n_rows, size=max(1, n_rows // 400), replace=False)[:3]] = 1.0  # three rows off 0
         cols[f"nearconst_{i}"] = v
         truth.near_constant.append(f"nearconst_{i}")
         v = rng.normal(size=n_rows)

@@ -46,9 +46,10 @@ def _dropped(name: str, entry: dict, row: dict, ingest: dict) -> str:
         "beyond_float64": (f"it holds integers past 2^53 (up to {figure:.4g} in magnitude), which float64 cannot tell "
                            "apart: an id, a hash or packed bits rather than a quantity the passes could compare"
                            if figure is not None else "it holds integers past 2^53, which float64 cannot tell apart"),
-        "near_constant": (f"it is near-constant: its robust variance {figure:.3g} (after clipping at the 1st and "
-                          f"99th percentiles) is below 'ingest.min_robust_variance' {settings.get('min_robust_variance')}"
-                          if figure is not None else "it is near-constant"),
+        "near_constant": (f"it is near-constant: only {figure:.0f} of the {ingest.get('sample_rows', 0):,} sampled rows differ "
+                          f"from its most frequent value {row.get('mode'):g}, fewer than 'ingest.min_off_mode_rows' "
+                          f"{settings.get('min_off_mode_rows')} (lower it, or raise 'sample_rows', to keep rare flags)"
+                          if figure is not None and row.get("mode") is not None else "it is near-constant"),
     }[reason]
     return f"{name!r} was dropped at ingest: {why}. It is in no cluster and in no later pass."
 
@@ -110,7 +111,7 @@ def explain(name: str, results: str | Path = "results") -> str:
         return (f"{name!r} was removed as redundant: " + "; then ".join(chain) + f". {survivor!r} stands for it "
                 "in final_descriptors.txt (alternatives.tsv lists the pair).")
     if name in report["dropped"]:
-        stats = pq.read_table(files.ingest.column_stats, columns=["column", "dtype"]).to_pylist()
+        stats = pq.read_table(files.ingest.column_stats, columns=["column", "dtype", "mode"]).to_pylist()
         row = next((r for r in stats if r["column"] == name), {})
         return _dropped(name, report["dropped"][name], row, io.read_json(files.ingest.summary))
     known = [*report["descriptors"], *report["dropped"],

@@ -171,13 +171,15 @@ def run_ingest(
 STAT_COLUMNS = (
     "n_missing", "missing_ratio", "mean", "std", "variance", "min", "max",
     "q01", "q25", "median", "q75", "q99", "iqr", "robust_variance", "n_distinct_sample", "is_binary",
+    "mode", "n_off_mode_sample",
 )
 
 
 def column_statistics(result: ScanResult, n_rows: int, threads: int = 1) -> dict[str, np.ndarray]:
     """Per-descriptor statistics: exact ones from the full scan, quantile-based ones from the row sample."""
     present = result.n_present
-    quant, robust_variance, n_distinct = sample_statistics(result.sample, threads)
+    sample = sample_statistics(result.sample, threads)
+    quant, n_distinct = sample.quantiles, sample.distinct
     std = result.std
     vmin = np.where(present > 0, result.min, np.nan)
     vmax = np.where(present > 0, result.max, np.nan)
@@ -197,9 +199,11 @@ def column_statistics(result: ScanResult, n_rows: int, threads: int = 1) -> dict
         "q75": quant[3],
         "q99": quant[4],
         "iqr": quant[3] - quant[1],
-        "robust_variance": robust_variance,
+        "robust_variance": sample.winsorized_variance,
         "n_distinct_sample": n_distinct,
         "is_binary": (n_distinct == 2) & (quant[0] == vmin) & (quant[4] == vmax),
+        "mode": sample.mode,
+        "n_off_mode_sample": (~np.isnan(result.sample)).sum(axis=0) - sample.mode_rows,
     }
 
 
@@ -215,8 +219,8 @@ def apply_filters(names: Sequence[str], stats: dict[str, np.ndarray], settings: 
             verdict = ("missing_ratio", ratio)
         elif stats["min"][j] == stats["max"][j]:
             verdict = ("constant", float(stats["min"][j]))
-        elif not stats["robust_variance"][j] >= settings.min_robust_variance:
-            verdict = ("near_constant", float(np.nan_to_num(stats["robust_variance"][j])))
+        elif stats["n_off_mode_sample"][j] < settings.min_off_mode_rows:
+            verdict = ("near_constant", int(stats["n_off_mode_sample"][j]))
         else:
             continue
         decision["status"][j], (decision["reason"][j], decision["figure"][j]) = "dropped", verdict
@@ -277,6 +281,6 @@ def _stats_table(schema: InputSchema, stats: dict[str, np.ndarray], decision: di
     types = {
         "column": pa.string(), "position": pa.int64(), "dtype": pa.string(), "status": pa.string(),
         "reason": pa.string(), "duplicate_of": pa.string(), "n_rows": pa.int64(), "n_missing": pa.int64(),
-        "n_distinct_sample": pa.int64(), "is_binary": pa.bool_(),
+        "n_distinct_sample": pa.int64(), "is_binary": pa.bool_(), "n_off_mode_sample": pa.int64(),
     }
     return pa.table({k: pa.array(v, type=types.get(k, pa.float64())) for k, v in rows.items()})

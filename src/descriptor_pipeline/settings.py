@@ -158,7 +158,7 @@ class IngestSettings:
     """What the ingest stage reads: the ``ingest`` section and the top-level keys it uses."""
 
     max_missing_ratio: float
-    min_robust_variance: float
+    min_off_mode_rows: int
     chunk_rows: int
     seed: int
     sample_rows: int
@@ -174,7 +174,7 @@ class IngestSettings:
         section = c["ingest"]
         return cls(
             max_missing_ratio=float(section["max_missing_ratio"]),
-            min_robust_variance=float(section["min_robust_variance"]),
+            min_off_mode_rows=int(section["min_off_mode_rows"]),
             chunk_rows=int(section["chunk_rows"]),
             seed=int(c["seed"]),
             sample_rows=int(c["sample_rows"]),

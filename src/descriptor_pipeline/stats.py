@@ -1,4 +1,5 @@
-"""Statistics of the row sample: quantiles, winsorized variance and distinct counts, from one sort.
+"""Statistics of the row sample: quantiles, winsorized variance, distinct counts and the most frequent
+value with its count, from one sort.
 
 The sample is a (rows x columns) float64 array with every missing value as NaN; column-major
 (Fortran-ordered) samples are the fast case. Columns go to a pool of threads (NumPy's sort releases the
@@ -9,6 +10,7 @@ thread's share of a wide sample page-faulted on fresh memory for most of their t
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,25 +25,37 @@ def pow2_scale(absmax: np.ndarray) -> np.ndarray:
     return np.ldexp(1.0, exponent - 1)
 
 
-def sample_statistics(sample: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(quantiles of shape (5, columns), winsorized variance, distinct counts) of every column."""
+@dataclass(frozen=True)
+class SampleStatistics:
+    """Per column of the row sample (present values only)."""
+
+    quantiles: np.ndarray  # shape (5, columns): QUANTILES
+    winsorized_variance: np.ndarray
+    distinct: np.ndarray
+    mode: np.ndarray  # the most frequent value (the smallest of equally frequent ones); NaN where none
+    mode_rows: np.ndarray  # how many rows hold it
+
+
+def sample_statistics(sample: np.ndarray, threads: int = 1) -> SampleStatistics:
+    """The :class:`SampleStatistics` of every column."""
     n, p = sample.shape
     width = max(1, min(BLOCK_VALUES // max(n, 1), -(-p // max(threads, 1))))
     blocks = [(lo, min(lo + width, p)) for lo in range(0, p, width)] or [(0, 0)]
 
-    def one(block: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def one(block: tuple[int, int]) -> tuple[np.ndarray, ...]:
         part = sample[:, block[0] : block[1]]
         ordered = np.sort(part, axis=0)  # NaN sorts last
         quant = _sorted_quantiles(ordered)
-        return quant, winsorized_variance(part, quant[0], quant[4]), _sorted_distinct(ordered)
+        return (quant, winsorized_variance(part, quant[0], quant[4]), _sorted_distinct(ordered),
+                *_sorted_mode(ordered))
 
     if threads <= 1 or len(blocks) == 1:
         results = [one(b) for b in blocks]
     else:
         with ThreadPoolExecutor(threads) as pool:
             results = list(pool.map(one, blocks))
-    return (np.concatenate([r[0] for r in results], axis=1), np.concatenate([r[1] for r in results]),
-            np.concatenate([r[2] for r in results]))
+    return SampleStatistics(np.concatenate([r[0] for r in results], axis=1),
+                            *(np.concatenate([r[k] for r in results]) for k in range(1, 5)))
 
 
 def _sorted_quantiles(ordered: np.ndarray) -> np.ndarray:
@@ -75,6 +89,23 @@ def _sorted_distinct(ordered: np.ndarray) -> np.ndarray:
     new = np.ones_like(present)
     new[1:] = ordered[1:] != ordered[:-1]
     return (new & present).sum(axis=0)
+
+
+def _sorted_mode(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The most frequent present value of columns sorted with NaN last, and how many rows hold it: the
+    longest run of equal values (the first, i.e. smallest, of equally long ones)."""
+    n, p = ordered.shape
+    if n == 0:
+        return np.full(p, np.nan), np.zeros(p, dtype=np.int64)
+    present = ~np.isnan(ordered)
+    new = np.ones_like(present)
+    new[1:] = ordered[1:] != ordered[:-1]
+    rows = np.arange(n)[:, None]
+    start = np.maximum.accumulate(np.where(new, rows, 0), axis=0)  # first row of each row's run
+    run = np.where(present, rows - start + 1, 0)
+    last = run.argmax(axis=0)
+    count = run[last, np.arange(p)]
+    return np.where(count > 0, ordered[last, np.arange(p)], np.nan), count.astype(np.int64)
 
 
 def sample_quantiles(sample: np.ndarray) -> np.ndarray:

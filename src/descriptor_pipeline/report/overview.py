@@ -16,7 +16,7 @@ DROP_REASONS = {
     "all_missing": "all values missing",
     "missing_ratio": "too many missing (max_missing_ratio)",
     "constant": "constant",
-    "near_constant": "near-constant (min_robust_variance)",
+    "near_constant": "near-constant (min_off_mode_rows)",
     "beyond_float64": "integers past 2^53 (ids, hashes)",
     "exact_duplicate": "exact duplicate of a kept column",
 }
