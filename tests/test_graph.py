@@ -9,7 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from descriptor_pipeline.graph import Clustering, cluster_descriptors
+from descriptor_pipeline.graph import (
+    CONSENSUS_RUNS, Clustering, agreement, cluster_descriptors, consensus_communities, leiden_communities,
+)
 
 THRESHOLD = 0.9
 
@@ -91,10 +93,9 @@ def graphs(draw):
     prefer = draw(st.lists(st.sampled_from(names), unique=True, max_size=min(4, n)))
     missing = {nm: draw(st.sampled_from([0.0, 0.1, 0.3])) for nm in names}
     rvar = {nm: draw(st.sampled_from([0.5, 1.0, 2.0])) for nm in names}
-    seed = draw(st.integers(0, 2**40))
     i = np.asarray([a for a, _ in chosen], dtype=np.int64)
     j = np.asarray([b for _, b in chosen], dtype=np.int64)
-    return names, i, j, np.asarray(sims, dtype=np.float64), keep, prefer, missing, rvar, seed
+    return names, i, j, np.asarray(sims, dtype=np.float64), keep, prefer, missing, rvar
 
 
 HYPO = settings(max_examples=80, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -103,8 +104,8 @@ HYPO = settings(max_examples=80, deadline=None, database=None, suppress_health_c
 @HYPO
 @given(graphs())
 def test_guarantees_on_random_graphs(graph) -> None:
-    names, i, j, sim, keep, prefer, missing, rvar, seed = graph
-    c = cluster_descriptors(names, i, j, sim, THRESHOLD, seed, keep=keep, prefer=prefer, missing_ratio=missing, robust_variance=rvar)
+    names, i, j, sim, keep, prefer, missing, rvar = graph
+    c = cluster_descriptors(names, i, j, sim, THRESHOLD, keep=keep, prefer=prefer, missing_ratio=missing, robust_variance=rvar)
     check_guarantees(names, i, j, sim, THRESHOLD, keep, c)
 
 
@@ -112,9 +113,9 @@ def test_guarantees_on_random_graphs(graph) -> None:
 @given(graphs(), st.randoms(use_true_random=False))
 def test_column_order_does_not_matter(graph, rnd) -> None:
     """(d): permuted names, the edge list mapped accordingly (reoriented and reordered): identical result."""
-    names, i, j, sim, keep, prefer, missing, rvar, seed = graph
+    names, i, j, sim, keep, prefer, missing, rvar = graph
     kwargs = dict(keep=keep, prefer=prefer, missing_ratio=missing, robust_variance=rvar)
-    base = cluster_descriptors(names, i, j, sim, THRESHOLD, seed, **kwargs)
+    base = cluster_descriptors(names, i, j, sim, THRESHOLD, **kwargs)
     perm = list(range(len(names)))
     rnd.shuffle(perm)  # new position p holds old column perm[p]
     new_pos = np.empty(len(names), dtype=np.int64)
@@ -125,10 +126,70 @@ def test_column_order_does_not_matter(graph, rnd) -> None:
     a, b = np.where(flip, b, a), np.where(flip, a, b)
     order = list(range(len(a)))
     rnd.shuffle(order)
-    other = cluster_descriptors(names2, a[order], b[order], sim[order], THRESHOLD, seed, **kwargs)
+    other = cluster_descriptors(names2, a[order], b[order], sim[order], THRESHOLD, **kwargs)
     assert as_tuple(other) == as_tuple(base)
-    again = cluster_descriptors(names, i, j, sim, THRESHOLD, seed, **kwargs)
-    assert as_tuple(again) == as_tuple(base)  # deterministic for the same seed
+    again = cluster_descriptors(names, i, j, sim, THRESHOLD, **kwargs)
+    assert as_tuple(again) == as_tuple(base)  # deterministic
+
+
+@HYPO
+@given(graphs())
+def test_agreement_is_what_every_leiden_run_agrees_on(graph) -> None:
+    """Each community of :func:`agreement` lies inside one community of every run (seeds 0..7), and two
+    nodes linked by an edge every run keeps inside a community share one; nothing else joins them."""
+    names, i, j, sim, *_ = graph
+    n = len(names)
+    together = np.asarray(agreement(n, i, j, sim, THRESHOLD))
+    runs = np.asarray([leiden_communities(n, i, j, sim, THRESHOLD, seed) for seed in range(CONSENSUS_RUNS)])
+    for c in set(together.tolist()):
+        members = np.flatnonzero(together == c)
+        assert all(len(set(run[members].tolist())) == 1 for run in runs)
+    always = [(a, b) for a, b in zip(i.tolist(), j.tolist()) if (runs[:, a] == runs[:, b]).all()]
+    assert len(set(together.tolist())) == n - forest_size(n, always)
+
+
+def forest_size(n: int, edges: list[tuple[int, int]]) -> int:
+    """How many of ``edges`` join two components (n minus this is the number of components)."""
+    parent = list(range(n))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    joined = 0
+    for a, b in edges:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[ra] = rb
+            joined += 1
+    return joined
+
+
+@HYPO
+@given(graphs())
+def test_consensus_clusters_each_component_on_its_own(graph) -> None:
+    """(e): no community spans two components; a complete component is one community; any other component
+    gets the agreement of the runs on that component alone."""
+    names, i, j, sim, *_ = graph
+    n = len(names)
+    consensus = np.asarray(consensus_communities(n, i, j, sim, THRESHOLD))
+    assert sorted(set(consensus.tolist()), key=consensus.tolist().index) == list(range(len(set(consensus.tolist()))))
+    import igraph as ig
+
+    component = np.asarray(ig.Graph(n=n, edges=list(zip(i.tolist(), j.tolist()))).connected_components().membership)
+    for c in set(component.tolist()):
+        nodes = np.flatnonzero(component == c)
+        inside = np.isin(i, nodes)
+        assert len(set(consensus[nodes].tolist())) == 1 or inside.sum() != nodes.size * (nodes.size - 1) // 2
+        local = {v: k for k, v in enumerate(nodes.tolist())}
+        a = np.asarray([local[v] for v in i[inside].tolist()], dtype=np.int64)
+        b = np.asarray([local[v] for v in j[inside].tolist()], dtype=np.int64)
+        if inside.sum() and inside.sum() != nodes.size * (nodes.size - 1) // 2:
+            alone = agreement(nodes.size, a, b, sim[inside], THRESHOLD)
+            mine = consensus[nodes].tolist()
+            assert [mine.index(x) for x in mine] == [alone.index(x) for x in alone]  # the same partition
+        assert not set(consensus[nodes].tolist()) & set(consensus[component != c].tolist())
 
 
 # ---- planted graphs -----------------------------------------------------------------------------
@@ -138,7 +199,7 @@ def test_planted_disjoint_cliques_are_recovered_exactly() -> None:
     rng = np.random.default_rng(0)
     sizes = rng.integers(1, 8, size=60).tolist()
     names, groups, i, j, s = planted_cliques(sizes, seed=1)
-    c = cluster_descriptors(names, i, j, s, THRESHOLD, seed=3)
+    c = cluster_descriptors(names, i, j, s, THRESHOLD)
     check_guarantees(names, i, j, s, THRESHOLD, (), c)
     rep_of = dict(zip(c.names, c.representative))
     assert len(c.survivors) == len(groups)
@@ -156,7 +217,7 @@ def test_planted_cliques_with_weak_bridges_keep_the_guarantees() -> None:
     bj = np.asarray([index[y] for _, y in bridges])
     i2, j2 = np.concatenate([i, np.minimum(bi, bj)]), np.concatenate([j, np.maximum(bi, bj)])
     s2 = np.concatenate([s, np.full(len(bridges), THRESHOLD)])
-    c = cluster_descriptors(names, i2, j2, s2, THRESHOLD, seed=4)
+    c = cluster_descriptors(names, i2, j2, s2, THRESHOLD)
     check_guarantees(names, i2, j2, s2, THRESHOLD, (), c)
     group_of = {m: g for g, members in enumerate(groups) for m in members}
     communities = {}
@@ -170,14 +231,14 @@ def test_chain_without_transitive_edge() -> None:
     """a-b and b-c linked, a-c not: whoever survives, nobody is represented by a descriptor it is not linked to."""
     names = ["a", "b", "c"]
     i, j, s = np.array([0, 1]), np.array([1, 2]), np.array([0.99, 0.99])
-    c = cluster_descriptors(names, i, j, s, THRESHOLD, seed=0)
+    c = cluster_descriptors(names, i, j, s, THRESHOLD)
     check_guarantees(names, i, j, s, THRESHOLD, (), c)
 
 
 def test_no_edges_everyone_survives() -> None:
     names = ["z", "b", "a"]
     empty = np.zeros(0, dtype=np.int64)
-    c = cluster_descriptors(names, empty, empty, np.zeros(0), THRESHOLD, seed=0)
+    c = cluster_descriptors(names, empty, empty, np.zeros(0), THRESHOLD)
     assert c.names == ["a", "b", "z"] and c.survivors == ["a", "b", "z"]
     assert c.cluster == [0, 1, 2] and c.similarity == [1.0, 1.0, 1.0]
 
@@ -221,7 +282,7 @@ def clique_case(level: str) -> tuple[dict, str]:
     index = {n: k for k, n in enumerate(names)}
     i = np.asarray([min(index[x], index[y]) for x, y in sims])
     j = np.asarray([max(index[x], index[y]) for x, y in sims])
-    kwargs = dict(names=names, i=i, j=j, similarity=np.asarray(list(sims.values())), threshold=THRESHOLD, seed=7,
+    kwargs = dict(names=names, i=i, j=j, similarity=np.asarray(list(sims.values())), threshold=THRESHOLD,
                   keep=keep, prefer=prefer, missing_ratio=missing, robust_variance=rvar)
     return kwargs, winner
 
@@ -252,7 +313,7 @@ def test_representative_choice_single_criterion(level: str) -> None:
         kwargs["missing_ratio"]["z"] = 0.05
     elif level == "variance":
         kwargs["robust_variance"]["z"] = 1.5
-    c = cluster_descriptors(names, i, j, s, THRESHOLD, 1, **kwargs)
+    c = cluster_descriptors(names, i, j, s, THRESHOLD, **kwargs)
     assert c.survivors == ["z"]
 
 
@@ -261,7 +322,7 @@ def test_two_kept_members_both_survive_and_others_join_the_most_similar() -> Non
     "z" ranks first (preferred): similarity comes before priority when choosing among adjacent survivors."""
     names = ["a", "m", "z"]
     i, j, s = np.array([0, 0, 1]), np.array([1, 2, 2]), np.array([0.99, 0.95, 0.97])
-    c = cluster_descriptors(names, i, j, s, THRESHOLD, 0, keep=["m", "z"], prefer=["z"])
+    c = cluster_descriptors(names, i, j, s, THRESHOLD, keep=["m", "z"], prefer=["z"])
     check_guarantees(names, i, j, s, THRESHOLD, ["m", "z"], c)
     assert c.survivors == ["m", "z"]
     assert c.representative[0] == "m" and c.similarity[0] == 0.99

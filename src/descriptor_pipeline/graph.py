@@ -11,7 +11,10 @@ Guarantees (tested):
     refused link);
 (c) representatives are chosen by: in ``keep``, earliest in ``prefer``, most central (highest summed
     similarity inside its Leiden community), fewer missing values, higher robust variance, name;
-(d) nothing depends on column order: nodes are ordered by name before Leiden runs.
+(d) nothing depends on column order: nodes are ordered by name before Leiden runs;
+(e) nothing depends on the seed: the communities are those on which CONSENSUS_RUNS Leiden runs, with
+    seeds 0, 1, ... of their own, all agree (a function of the graph; the config seed varies the row
+    sample and the random features, not how one graph is clustered).
 """
 
 from __future__ import annotations
@@ -40,8 +43,11 @@ class Clustering:
         return [n for n, r in zip(self.names, self.representative) if n == r]
 
 
+CONSENSUS_RUNS = 8  # Leiden runs whose agreement makes the communities
+
+
 def leiden_communities(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray, resolution: float, seed: int) -> list[int]:
-    """CPM Leiden communities of the weighted graph on nodes 0..n-1 (seeded, deterministic)."""
+    """CPM Leiden communities of the weighted graph on nodes 0..n-1 (one run, seeded, deterministic)."""
     if len(i) == 0:
         return list(range(n))
     graph = ig.Graph(n=n, edges=list(zip(i.tolist(), j.tolist())), directed=False)
@@ -57,13 +63,59 @@ def leiden_communities(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray, reso
     return list(partition.membership)
 
 
+def agreement(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray, resolution: float,
+              runs: int = CONSENSUS_RUNS) -> list[int]:
+    """The communities every one of ``runs`` Leiden runs (seeds 0 .. runs-1) agrees on: the connected
+    components of the edges whose two ends share a community in every run, numbered by first node."""
+    together = np.ones(len(i), dtype=bool)
+    for seed in range(runs):
+        member = np.asarray(leiden_communities(n, i, j, w, resolution, seed))
+        together &= member[i] == member[j]
+    graph = ig.Graph(n=n, edges=np.column_stack([i[together], j[together]]).tolist(), directed=False)
+    first: dict[int, int] = {}
+    return [first.setdefault(c, len(first)) for c in graph.connected_components().membership]
+
+
+def consensus_communities(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray, resolution: float) -> list[int]:
+    """Communities of the merge graph that do not depend on a seed, numbered by first node.
+
+    One Leiden run picks one of many partitions of nearly equal quality, and which one depends on its
+    seed; what all runs agree on (:func:`agreement`) is a property of the graph. Each connected component
+    is clustered on its own (CPM adds up over components, and a community is connected). A complete
+    component is one community without a run: every edge weighs at least the resolution, so any split
+    lowers the CPM quality (the dense groups of rescaled copies that concatenated descriptor programs
+    make). A node the runs place in different communities ends alone (or with the nodes it always goes
+    with), and the survivor choice then attaches it to a survivor it is linked to.
+    """
+    label = np.arange(n)
+    if len(i):
+        component = np.asarray(ig.Graph(n=n, edges=np.column_stack([i, j]).tolist(), directed=False)
+                               .connected_components().membership)
+        nodes_by = np.argsort(component, kind="stable")
+        node_bounds = np.searchsorted(component[nodes_by], np.arange(component.max() + 2))
+        edges_by = np.argsort(component[i], kind="stable")
+        edge_bounds = np.searchsorted(component[i][edges_by], np.arange(component.max() + 2))
+        for c in range(component.max() + 1):
+            nodes = nodes_by[node_bounds[c]:node_bounds[c + 1]]
+            edges = edges_by[edge_bounds[c]:edge_bounds[c + 1]]
+            k = nodes.size
+            if edges.size == k * (k - 1) // 2:
+                label[nodes] = nodes[0]
+                continue
+            local = np.empty(n, dtype=np.int64)
+            local[nodes] = np.arange(k)
+            inner = np.asarray(agreement(k, local[i[edges]], local[j[edges]], w[edges], resolution))
+            label[nodes] = nodes[np.unique(inner, return_index=True)[1]][inner]
+    first: dict[int, int] = {}
+    return [first.setdefault(int(c), len(first)) for c in label]
+
+
 def cluster_descriptors(
     names: Sequence[str],
     i: np.ndarray,
     j: np.ndarray,
     similarity: np.ndarray,
     threshold: float,
-    seed: int,
     keep: Sequence[str] = (),
     prefer: Sequence[str] = (),
     missing_ratio: Mapping[str, float] | None = None,
@@ -82,7 +134,7 @@ def cluster_descriptors(
     a, b, sim = a[edge_order], b[edge_order], sim[edge_order]
     n = len(sorted_names)
 
-    community = leiden_communities(n, a, b, sim, threshold, seed)
+    community = consensus_communities(n, a, b, sim, threshold)
     adjacency: list[dict[int, float]] = [{} for _ in range(n)]
     centrality = np.zeros(n)
     for u, v, s in zip(a.tolist(), b.tolist(), sim.tolist()):

@@ -278,7 +278,7 @@ def _cluster(settings: PassSettings, names: Sequence[str], edges: EdgeResult, me
     rvar = {c: (v if v is not None else 0.0) for c, v in zip(stats["column"], stats["robust_variance"])}
     return cluster_descriptors(
         names, edges.i[merge], edges.j[merge], edges.similarity[merge], settings.threshold,
-        derive_seed(settings.seed, settings.name, "leiden"), keep=settings.keep, prefer=settings.prefer,
+        keep=settings.keep, prefer=settings.prefer,
         missing_ratio=missing, robust_variance=rvar,
     )
 

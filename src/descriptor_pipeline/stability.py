@@ -1,7 +1,7 @@
 """How much the final set depends on the seed: the dependence passes rerun with other seeds.
 
 Each seed of ``stability_seeds`` replaces the config seed (and with it the random features of HSIC and
-RDC, the row subsample of a pass with ``max_rows`` and Leiden's seed) and reruns the enabled passes on
+RDC and the row subsample of a pass with ``max_rows``; Leiden's consensus takes no seed) and reruns the enabled passes on
 the same row sample and ingest survivors as the run, in a temporary folder next to the output. The row
 sample itself is drawn once at ingest: on a table with more rows than ``sample_rows``, a whole run with
 another ``seed`` varies it too.
