@@ -140,3 +140,16 @@ def test_a_survivor_names_its_links_that_were_not_merges(run):
         _, p, other, own, back = links[0]
         assert (f"{other!r} ({p}, ") in text and (f"{other!r} predicts it at {own:.3f}, it predicts {other!r} at "
                                                  f"{back:.3f}, 'min_predictability' 0.5)") in text, name
+
+
+def test_a_survivor_standing_for_many_says_how_to_pick_another() -> None:
+    from descriptor_pipeline.explain import MANY, _another
+
+    members = ["VE2_Dt", "ATS0dv", "nHeavyAtom", "MW", *[f"X{k}" for k in range(MANY)]]
+    entry = {"total_alternatives": len(members) - 1, "all_cluster_members": members}
+    text = _another("VE2_Dt", entry)
+    assert "'VE2_Dt' stands for many descriptors" in text and "'prefer: [MW]' for 'MW', the best-known" in text
+    unknown = {"total_alternatives": MANY, "all_cluster_members": ["A", *[f"X{k}" for k in range(MANY)]]}
+    assert "'prefer: [NAME]' with one of them" in _another("A", unknown)
+    few = {"total_alternatives": MANY - 1, "all_cluster_members": members[:MANY]}
+    assert _another("VE2_Dt", few) == ""

@@ -10,8 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from descriptor_pipeline.graph import (
-    CONSENSUS_RUNS, Clustering, agreement, cluster_descriptors, consensus_communities, leiden_communities,
+    CONSENSUS_RUNS, KNOWN_TOLERANCE, Clustering, agreement, cluster_descriptors, consensus_communities,
+    leiden_communities,
 )
+from descriptor_pipeline.known import KNOWN, known_rank
 
 THRESHOLD = 0.9
 
@@ -244,6 +246,33 @@ def test_no_edges_everyone_survives() -> None:
 
 
 # ---- (c) representative choice ------------------------------------------------------------------
+
+
+def known_case(weak: float) -> dict:
+    """A 4-clique of a size family: VE2_Dt most central; MolWt's links weaker by ``weak``."""
+    names = ["VE2_Dt", "MolWt", "Xp_1", "ATS0dv"]
+    sims = {(0, 1): 0.99 - weak, (0, 2): 0.99, (0, 3): 0.99, (1, 2): 0.99 - weak, (1, 3): 0.99 - weak, (2, 3): 0.97}
+    i, j = np.array([a for a, _ in sims]), np.array([b for _, b in sims])
+    return dict(names=names, i=i, j=j, similarity=np.array(list(sims.values())), threshold=THRESHOLD)
+
+
+def test_a_known_descriptor_represents_its_community_within_the_tolerance() -> None:
+    """(c): MolWt's summed similarity 2.91 against VE2_Dt's 2.95 (1.4 % less): MolWt stands for the clique
+    with prefer_known, VE2_Dt without; 0.08 weaker per link (2.73 against 2.89, 5.5 % less) and VE2_Dt
+    stays; prefer first."""
+    assert cluster_descriptors(**known_case(0.02), prefer_known=True).survivors == ["MolWt"]
+    assert cluster_descriptors(**known_case(0.02)).survivors == ["VE2_Dt"]
+    assert 3 * 0.91 < (1 - KNOWN_TOLERANCE) * (0.91 + 2 * 0.99) < 3 * 0.93
+    assert cluster_descriptors(**known_case(0.08), prefer_known=True).survivors == ["VE2_Dt"]
+    assert cluster_descriptors(**known_case(0.06), prefer_known=True).survivors == ["MolWt"]
+    assert cluster_descriptors(**known_case(0.02), prefer_known=True, prefer=["Xp_1"]).survivors == ["Xp_1"]
+
+
+def test_known_names_match_with_a_prefix_and_in_list_order() -> None:
+    assert known_rank("rdkit:MolWt") == known_rank("MolWt") == known_rank("x.MolWt") == 0
+    assert known_rank("MW") < known_rank("nHeavyAtom") < known_rank("TPSA") < known_rank("nBase")
+    assert known_rank("VE2_Dt") == known_rank("molwt") == len(KNOWN)
+
 
 LEVELS = ["keep", "prefer", "centrality", "missing", "variance", "name"]
 

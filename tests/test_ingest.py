@@ -283,6 +283,16 @@ def test_choose_keeper(names, keep, prefer, keeper):
     assert choose_keeper(list(reversed(names)), keep, prefer) == keeper
 
 
+def test_choose_keeper_with_known_names():
+    """After keep and prefer, the best-known name of an exact-duplicate group stays (MolWt before MW),
+    where the name order alone keeps 'AMW_copy'."""
+    names = ["AMW_copy", "MW", "rdkit:MolWt"]
+    assert choose_keeper(names, [], [], prefer_known=True) == "rdkit:MolWt"
+    assert choose_keeper(names, [], [], prefer_known=False) == "AMW_copy"
+    assert choose_keeper(names, [], ["MW"], prefer_known=True) == "MW"
+    assert choose_keeper(names, ["AMW_copy"], [], prefer_known=True) == "AMW_copy"
+
+
 # ---- the row sample -----------------------------------------------------------------------------
 
 

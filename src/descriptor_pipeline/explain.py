@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from descriptor_pipeline import checkpoints, io
 from descriptor_pipeline.errors import PipelineError, visible
+from descriptor_pipeline.known import KNOWN, known_rank
 from descriptor_pipeline.layout import Results
 from descriptor_pipeline.passes import MEASURES as PASS_KINDS
 
@@ -82,6 +83,22 @@ def _refused(results: Path, name: str, passes_run: list[str]) -> str:
             f"{'both stay' if one else 'they stay apart'}: {named}{more} (edges.parquet).")
 
 
+MANY = 20  # alternatives from which explain says how to have another descriptor stand for them
+
+
+def _another(name: str, entry: dict) -> str:
+    """For a survivor standing for many descriptors: how to have another of them stand for the cluster,
+    naming the best-known member when one is of known.KNOWN and not the survivor itself."""
+    if entry["total_alternatives"] < MANY:
+        return ""
+    members = sorted((m for m in entry["all_cluster_members"] if m != name), key=lambda m: (known_rank(m), m))
+    pick = members[0] if members and known_rank(members[0]) < len(KNOWN) else None
+    example = (f"e.g. 'prefer: [{pick}]' for {pick!r}, the best-known of them" if pick
+               else "e.g. 'prefer: [NAME]' with one of them")
+    return (f" {name!r} stands for many descriptors; to have another of them represent the cluster, name it "
+            f"in 'prefer' ({example}) and run again.")
+
+
 def explain(name: str, results: str | Path = "results") -> str:
     """The paragraph for input column ``name`` of the run in ``results``."""
     results = Path(results)
@@ -101,7 +118,7 @@ def explain(name: str, results: str | Path = "results") -> str:
         named = ", ".join(f"{a!r} ({' > '.join(s['pass'] for s in entry['lineage'][a])}, lowest step "
                           f"{lowest[a]:.3f})" for a in strongest[:SHOWN])
         more = f", and {n - SHOWN} more" if n > SHOWN else ""
-        return text + f" It stands for {n} other descriptor{'s' if n > 1 else ''}: {named}{more}." + refused
+        return text + f" It stands for {n} other descriptor{'s' if n > 1 else ''}: {named}{more}." + refused + _another(name, entry)
     for survivor, entry in report["descriptors"].items():
         steps = entry["lineage"].get(name)
         if steps is None:

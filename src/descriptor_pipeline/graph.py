@@ -9,8 +9,10 @@ Guarantees (tested):
     predicts the other to at least ``min_predictability``;
 (b) no two survivors are joined by a merge, unless both are in ``keep`` (two survivors may share a
     refused link);
-(c) representatives are chosen by: in ``keep``, earliest in ``prefer``, most central (highest summed
-    similarity inside its Leiden community), fewer missing values, higher robust variance, name;
+(c) representatives are chosen by: in ``keep``, earliest in ``prefer``, with ``prefer_known`` a descriptor
+    of known.KNOWN (earliest first) whose centrality is within KNOWN_TOLERANCE of its community's most
+    central member, most central (highest summed similarity inside its Leiden community), fewer missing
+    values, higher robust variance, name;
 (d) nothing depends on column order: nodes are ordered by name before Leiden runs;
 (e) nothing depends on the seed: the communities are those on which CONSENSUS_RUNS Leiden runs, with
     seeds 0, 1, ... of their own, all agree (a function of the graph; the config seed varies the row
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 import igraph as ig
 import leidenalg
 import numpy as np
+
+from descriptor_pipeline.known import KNOWN, known_rank
 
 
 @dataclass
@@ -44,6 +48,7 @@ class Clustering:
 
 
 CONSENSUS_RUNS = 8  # Leiden runs whose agreement makes the communities
+KNOWN_TOLERANCE = 0.05  # a known descriptor represents its community when this close to the most central
 
 
 def leiden_communities(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray, resolution: float, seed: int) -> list[int]:
@@ -120,6 +125,7 @@ def cluster_descriptors(
     prefer: Sequence[str] = (),
     missing_ratio: Mapping[str, float] | None = None,
     robust_variance: Mapping[str, float] | None = None,
+    prefer_known: bool = False,
 ) -> Clustering:
     """Choose survivors and representatives from the edges (pairs i, j with similarity >= threshold)."""
     # Work in name order so that column order cannot change anything.
@@ -147,12 +153,23 @@ def cluster_descriptors(
     prefer_rank = {name: r for r, name in enumerate(prefer)}
     missing = missing_ratio or {}
     rvar = robust_variance or {}
+    most_central: dict[int, float] = {}
+    for k in range(n):
+        most_central[community[k]] = max(most_central.get(community[k], 0.0), float(centrality[k]))
+
+    def known(k: int) -> int:
+        """A known descriptor's rank where it is central enough (an unlinked one stands only for itself)."""
+        best = most_central[community[k]]
+        if not prefer_known or best == 0.0 or centrality[k] < (1.0 - KNOWN_TOLERANCE) * best:
+            return len(KNOWN)
+        return known_rank(sorted_names[k])
 
     def priority(k: int) -> tuple:
         name = sorted_names[k]
         return (
             name not in keep_set,
             prefer_rank.get(name, len(prefer_rank)),
+            known(k),
             -round(float(centrality[k]), 9),
             missing.get(name, 0.0),
             -rvar.get(name, 0.0),

@@ -24,6 +24,7 @@ from descriptor_pipeline.inputs import (
     numbers_as_text,
     text_numbers_advice,
 )
+from descriptor_pipeline.known import known_rank
 from descriptor_pipeline.logs import LOG
 from descriptor_pipeline.scan import Scanner, ScanResult, Source, equal_columns
 from descriptor_pipeline.settings import FEW_ROWS, MIN_ROWS, IngestSettings
@@ -84,14 +85,15 @@ def duplicate_groups(schema: InputSchema, result: ScanResult, candidates: list[i
     return confirmed
 
 
-def choose_keeper(names: Sequence[str], keep: Sequence[str], prefer: Sequence[str]) -> str:
+def choose_keeper(names: Sequence[str], keep: Sequence[str], prefer: Sequence[str], prefer_known: bool = False) -> str:
     """The member of an exact-duplicate group that stays: a ``keep`` name, else the earliest ``prefer``
-    name, else the name that sorts first. Does not depend on column order."""
+    name, else (with ``prefer_known``) the earliest of known.KNOWN, else the name that sorts first. Does
+    not depend on column order."""
     kept = sorted(n for n in names if n in set(keep))
     if kept:
         return kept[0]
     rank = {n: i for i, n in enumerate(prefer)}
-    return min(names, key=lambda n: (rank.get(n, len(rank)), n))
+    return min(names, key=lambda n: (rank.get(n, len(rank)), known_rank(n) if prefer_known else 0, n))
 
 
 def run_ingest(
@@ -249,7 +251,7 @@ def exact_integers(names: Sequence[str], extremes: dict[str, tuple[int, int]], d
 def mark_duplicates(names: Sequence[str], groups: list[list[int]], decision: dict[str, list], settings: IngestSettings) -> None:
     """In each group of exact duplicates, all but the keeper become its duplicates."""
     for group in groups:
-        keeper = choose_keeper([names[j] for j in group], settings.keep, settings.prefer)
+        keeper = choose_keeper([names[j] for j in group], settings.keep, settings.prefer, settings.prefer_known)
         for j in group:
             if names[j] != keeper and names[j] not in settings.keep:
                 decision["status"][j], decision["reason"][j] = "duplicate", "exact_duplicate"

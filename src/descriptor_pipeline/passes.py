@@ -279,7 +279,7 @@ def _cluster(settings: PassSettings, names: Sequence[str], edges: EdgeResult, me
     return cluster_descriptors(
         names, edges.i[merge], edges.j[merge], edges.similarity[merge], settings.threshold,
         keep=settings.keep, prefer=settings.prefer,
-        missing_ratio=missing, robust_variance=rvar,
+        missing_ratio=missing, robust_variance=rvar, prefer_known=settings.prefer_known,
     )
 
 

@@ -164,6 +164,7 @@ class IngestSettings:
     sample_rows: int
     keep: tuple[str, ...]
     prefer: tuple[str, ...]
+    prefer_known: bool
     exclude_columns: tuple[str, ...]
 
     @classmethod
@@ -180,6 +181,7 @@ class IngestSettings:
             sample_rows=int(c["sample_rows"]),
             keep=tuple(c["keep"]),
             prefer=tuple(c["prefer"]),
+            prefer_known=bool(c["prefer_known"]),
             exclude_columns=tuple(c["exclude_columns"]),
         )
 
@@ -206,6 +208,7 @@ class PassSettings:
     block_memory_mb: int
     keep: tuple[str, ...]
     prefer: tuple[str, ...]
+    prefer_known: bool
     section: Mapping[str, Any]  # passes.<name> as the config spells it (recorded in the pass's summary)
 
     COMMON = ("enabled", "threshold", "min_predictability", "max_rows", "shards")
@@ -230,6 +233,7 @@ class PassSettings:
             block_memory_mb=int(c["block_memory_mb"]),
             keep=tuple(c["keep"]),
             prefer=tuple(c["prefer"]),
+            prefer_known=bool(c["prefer_known"]),
             section=dict(section),
         )
 
