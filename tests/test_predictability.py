@@ -173,3 +173,28 @@ def test_end_to_end_figure_of_an_exact_copy_of_the_survivor_is_one(tmp_path):
                                  {"rare_copy": "rare", "x_copy": "x"})
     assert figures == {("rare", "rare_copy"): 1.0, ("x", "x_copy"): 1.0, ("x", "y"): predictability(
         pq.read_table(sample)["y"].to_numpy(), x)}
+
+
+def test_pairs_of_increasing_copies_give_the_figure_computed_directly(monkeypatch):
+    """Rescaled and increasing copies share their codes: their figure comes from the class (the column
+    predicting itself) and equals the direct computation in both directions; a decreasing copy, a copy
+    with other missing rows and an unrelated column are computed pair by pair."""
+    import descriptor_pipeline.predictability as module
+
+    rng = np.random.default_rng(3)
+    x = rng.gamma(2.0, size=500)
+    x[rng.choice(500, 40, replace=False)] = np.nan
+    counts = rng.poisson(3, 500).astype(float)
+    other_missing = 3.0 * x
+    other_missing[np.flatnonzero(np.isfinite(x))[:5]] = np.nan
+    X = np.stack([x, 7.0 * x, np.exp(x), -x, other_missing, rng.normal(size=500), counts, 2.5 * counts + 1])
+    i = np.array([0, 0, 1, 0, 0, 0, 6])
+    j = np.array([1, 2, 2, 3, 4, 5, 7])
+    calls = []
+    real = module.figure
+    monkeypatch.setattr(module, "figure", lambda a, r, bins=BINS: calls.append(1) or real(a, r, bins))
+    i_from_j, j_from_i = pair_figures(X, i, j)
+    assert len(calls) == 2 + 2 * 3  # one per class of copies (x, 7x, exp x; counts, 2.5 counts + 1), two per other pair
+    for k in range(len(i)):
+        assert i_from_j[k] == predictability(X[i[k]], X[j[k]]) and j_from_i[k] == predictability(X[j[k]], X[i[k]]), k
+    assert i_from_j[0] < 1.0 and i_from_j[6] == 1.0  # 20 quantile bins lose a little; 20 values or fewer, none
