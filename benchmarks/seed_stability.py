@@ -4,11 +4,13 @@ seeds 42, 1, 2, 3 and 4; the Jaccard index of every pair of final sets, the smal
 Spearman pass alone and for the default chain.
 
     python benchmarks/seed_stability.py [--tables rdkit,mordred,padel] [--chains spearman,default]
+        [--set '{"passes": {"rdc": {"k": 40}}}']   # settings over every chain's, as a JSON object
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import itertools
 import tempfile
 import time
@@ -17,6 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from descriptor_pipeline.chain import ingest_into
+from descriptor_pipeline.config import deep_merge
 from descriptor_pipeline.layout import Results
 from descriptor_pipeline.settings import complete
 from descriptor_pipeline.stability import jaccard, rerun_final
@@ -33,7 +36,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tables", default="rdkit,mordred,padel")
     parser.add_argument("--chains", default="spearman,default")
+    parser.add_argument("--set", default="{}", help="settings over every chain's, as a JSON object")
     args = parser.parse_args()
+    extra = json.loads(args.set)
     print("| table | chain | final sizes (seeds 42, 1, 2, 3, 4) | Jaccard min | Jaccard mean | seconds |")
     print("|---|---|---|---|---|---|")
     for table in args.tables.split(","):
@@ -44,7 +49,7 @@ def main() -> None:
             ingest_into(base, [str(path)], results)
             assert pq.read_metadata(path).num_rows <= base["sample_rows"]
             for chain in args.chains.split(","):
-                config = complete({**base, **CHAINS[chain]})
+                config = complete(deep_merge(deep_merge(base, CHAINS[chain]), extra))
                 t0 = time.perf_counter()
                 finals = {s: set(rerun_final(config, s, str(results.ingest.sample), str(results.ingest.column_stats),
                                              str(results.ingest.survivors), Path(tmp) / f"{chain}-{s}"))
