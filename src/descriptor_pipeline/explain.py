@@ -47,7 +47,8 @@ def _dropped(name: str, entry: dict, row: dict, ingest: dict) -> str:
         "beyond_float64": (f"it holds integers past 2^53 (up to {figure:.4g} in magnitude), which float64 cannot tell "
                            "apart: an id, a hash or packed bits rather than a quantity the passes could compare"
                            if figure is not None else "it holds integers past 2^53, which float64 cannot tell apart"),
-        "near_constant": (f"it is near-constant: only {figure:.0f} of the {ingest.get('sample_rows', 0):,} sampled rows differ "
+        "near_constant": (f"it is near-constant: only {figure:.0f} of the {ingest.get('sample_rows', 0):,} sampled rows "
+                          f"{'differs' if figure == 1 else 'differ'} "
                           f"from its most frequent value {row.get('mode'):g}, fewer than 'ingest.min_off_mode_rows' "
                           f"{settings.get('min_off_mode_rows')} (lower it, or raise 'sample_rows', to keep rare flags)"
                           if figure is not None and row.get("mode") is not None else "it is near-constant"),

@@ -51,12 +51,20 @@ CONSENSUS_RUNS = 8  # Leiden runs whose agreement makes the communities
 KNOWN_TOLERANCE = 0.05  # a known descriptor represents its community when this close to the most central
 
 
+def _weighted_graph(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray) -> ig.Graph:
+    graph = ig.Graph(n=n, edges=list(zip(i.tolist(), j.tolist())), directed=False)
+    graph.es["weight"] = w.tolist()
+    return graph
+
+
 def leiden_communities(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray, resolution: float, seed: int) -> list[int]:
     """CPM Leiden communities of the weighted graph on nodes 0..n-1 (one run, seeded, deterministic)."""
     if len(i) == 0:
         return list(range(n))
-    graph = ig.Graph(n=n, edges=list(zip(i.tolist(), j.tolist())), directed=False)
-    graph.es["weight"] = w.tolist()
+    return _leiden(_weighted_graph(n, i, j, w), resolution, seed)
+
+
+def _leiden(graph: ig.Graph, resolution: float, seed: int) -> list[int]:
     partition = leidenalg.find_partition(
         graph,
         leidenalg.CPMVertexPartition,
@@ -73,8 +81,9 @@ def agreement(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray, resolution: f
     """The communities every one of ``runs`` Leiden runs (seeds 0 .. runs-1) agrees on: the connected
     components of the edges whose two ends share a community in every run, numbered by first node."""
     together = np.ones(len(i), dtype=bool)
+    graph = _weighted_graph(n, i, j, w)
     for seed in range(runs):
-        member = np.asarray(leiden_communities(n, i, j, w, resolution, seed))
+        member = np.asarray(_leiden(graph, resolution, seed))
         together &= member[i] == member[j]
     graph = ig.Graph(n=n, edges=np.column_stack([i[together], j[together]]).tolist(), directed=False)
     first: dict[int, int] = {}
@@ -100,6 +109,7 @@ def consensus_communities(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray, r
         node_bounds = np.searchsorted(component[nodes_by], np.arange(component.max() + 2))
         edges_by = np.argsort(component[i], kind="stable")
         edge_bounds = np.searchsorted(component[i][edges_by], np.arange(component.max() + 2))
+        local = np.empty(n, dtype=np.int64)  # a node's index inside its component
         for c in range(component.max() + 1):
             nodes = nodes_by[node_bounds[c]:node_bounds[c + 1]]
             edges = edges_by[edge_bounds[c]:edge_bounds[c + 1]]
@@ -107,7 +117,6 @@ def consensus_communities(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray, r
             if edges.size == k * (k - 1) // 2:
                 label[nodes] = nodes[0]
                 continue
-            local = np.empty(n, dtype=np.int64)
             local[nodes] = np.arange(k)
             inner = np.asarray(agreement(k, local[i[edges]], local[j[edges]], w[edges], resolution))
             label[nodes] = nodes[np.unique(inner, return_index=True)[1]][inner]

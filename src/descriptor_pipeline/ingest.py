@@ -205,7 +205,7 @@ def column_statistics(result: ScanResult, n_rows: int, threads: int = 1) -> dict
         "n_distinct_sample": n_distinct,
         "is_binary": (n_distinct == 2) & (quant[0] == vmin) & (quant[4] == vmax),
         "mode": sample.mode,
-        "n_off_mode_sample": (~np.isnan(result.sample)).sum(axis=0) - sample.mode_rows,
+        "n_off_mode_sample": sample.off_mode_rows,
     }
 
 

@@ -34,6 +34,12 @@ class SampleStatistics:
     distinct: np.ndarray
     mode: np.ndarray  # the most frequent value (the smallest of equally frequent ones); NaN where none
     mode_rows: np.ndarray  # how many rows hold it
+    present_rows: np.ndarray  # how many rows hold a value
+
+    @property
+    def off_mode_rows(self) -> np.ndarray:
+        """Rows whose value is present and not the mode."""
+        return self.present_rows - self.mode_rows
 
 
 def sample_statistics(sample: np.ndarray, threads: int = 1) -> SampleStatistics:
@@ -55,7 +61,7 @@ def sample_statistics(sample: np.ndarray, threads: int = 1) -> SampleStatistics:
         with ThreadPoolExecutor(threads) as pool:
             results = list(pool.map(one, blocks))
     return SampleStatistics(np.concatenate([r[0] for r in results], axis=1),
-                            *(np.concatenate([r[k] for r in results]) for k in range(1, 5)))
+                            *(np.concatenate([r[k] for r in results]) for k in range(1, 6)))
 
 
 def _sorted_quantiles(ordered: np.ndarray) -> np.ndarray:
@@ -91,12 +97,12 @@ def _sorted_distinct(ordered: np.ndarray) -> np.ndarray:
     return (new & present).sum(axis=0)
 
 
-def _sorted_mode(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The most frequent present value of columns sorted with NaN last, and how many rows hold it: the
-    longest run of equal values (the first, i.e. smallest, of equally long ones)."""
+def _sorted_mode(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The most frequent present value of columns sorted with NaN last, how many rows hold it (the longest
+    run of equal values: the first, i.e. smallest, of equally long ones) and how many hold any value."""
     n, p = ordered.shape
     if n == 0:
-        return np.full(p, np.nan), np.zeros(p, dtype=np.int64)
+        return np.full(p, np.nan), np.zeros(p, dtype=np.int64), np.zeros(p, dtype=np.int64)
     present = ~np.isnan(ordered)
     new = np.ones_like(present)
     new[1:] = ordered[1:] != ordered[:-1]
@@ -105,7 +111,8 @@ def _sorted_mode(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     run = np.where(present, rows - start + 1, 0)
     last = run.argmax(axis=0)
     count = run[last, np.arange(p)]
-    return np.where(count > 0, ordered[last, np.arange(p)], np.nan), count.astype(np.int64)
+    return (np.where(count > 0, ordered[last, np.arange(p)], np.nan), count.astype(np.int64),
+            present.sum(axis=0).astype(np.int64))
 
 
 def sample_quantiles(sample: np.ndarray) -> np.ndarray:

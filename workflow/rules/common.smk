@@ -7,6 +7,7 @@ from pathlib import Path
 
 from snakemake.logging import logger
 
+from descriptor_pipeline import io
 from descriptor_pipeline.backend import resolve_backend
 from descriptor_pipeline.checkpoints import damaged
 from descriptor_pipeline.envs import git_requirement, with_requirement
@@ -159,8 +160,7 @@ def conda_env(name):
         text = with_requirement(handle.read(), requirement, name)
     path = Path(".snakemake", "descriptor-pipeline", "envs", f"{name}.yaml").absolute()
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        io.write_text(path, text)
     return str(path)
 
 
