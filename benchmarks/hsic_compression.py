@@ -5,7 +5,7 @@ the previous path) and of the compressed one (the default), the per-column ranks
 and the energy it left out, the largest difference between the two, both estimators' error against the
 exact normalized HSIC (centered Gram matrices) on a sample of pairs, and the RDC pass on the same columns
 with and without its per-column ranks. All of these at threshold 0 (every pair's value, as the
-comparisons need); then each pass as the workflow runs it, at its default threshold (config/config.yaml:
+comparisons need); then each pass as the workflow runs it, at its default threshold (config/schema.yaml:
 HSIC 0.8, where the HSIC screen rules most pairs out from their top directions; RDC 0.9), the uncompressed
 HSIC as the reference: the target is HSIC / RDC <= 1 there.
 
@@ -24,11 +24,11 @@ import numpy as np
 import pyarrow.parquet as pq
 from pass_speed import hsic_exact_pair, planted  # this folder's sibling script
 
-from descriptor_pipeline.config import read_yaml
 from descriptor_pipeline.dependence import HSIC, RDC, all_pairs
+from descriptor_pipeline.settings import defaults, load_schema
 
 THREADS = os.cpu_count() or 1
-DEFAULTS = read_yaml(Path(__file__).resolve().parents[1] / "config" / "config.yaml", "config")["passes"]
+DEFAULTS = defaults(load_schema())["passes"]  # the schema holds every default
 
 
 def pass_seconds(X: np.ndarray, measure, threshold: float, dtype: str, repeats: int = 2) -> float:

@@ -22,15 +22,19 @@ import pyarrow.parquet as pq
 
 CHILD = """
 import json, resource, sys, time
+def peak_mb():  # this process's own high-water mark: a child's ru_maxrss also counts its parent's RSS at fork
+    hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+    return (hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
 from descriptor_pipeline.ingest import IngestSettings, run_ingest
 files, out = json.loads(sys.argv[1]), sys.argv[2]
 t0 = time.perf_counter()
 run_ingest(files, IngestSettings.with_defaults(sample_rows=int(sys.argv[3])), out + "/stats.parquet", out + "/survivors.txt", out + "/sample.parquet", threads=2)
-print(json.dumps({"seconds": time.perf_counter() - t0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"seconds": time.perf_counter() - t0, "peak_rss_mb": peak_mb()}))
 """
 
 
-def write_table(directory: Path, rows: int, columns: int, files: int, seed: int = 0) -> list[str]:
+def write_table(directory: Path, rows: int, columns: int, files: int, seed: int = 0,
+                row_group_size: int | None = None) -> list[str]:
     """Planted descriptor-like data: latent groups plus noise, some missing values, split into files."""
     rng = np.random.default_rng(seed)
     paths = []
@@ -44,7 +48,7 @@ def write_table(directory: Path, rows: int, columns: int, files: int, seed: int 
                 v[rng.random(per_file) < 0.1] = np.nan
             data[f"d{c:05d}"] = v
         path = directory / f"part-{f:03d}.parquet"
-        pq.write_table(pa.table(data), path)
+        pq.write_table(pa.table(data), path, row_group_size=row_group_size)
         paths.append(str(path))
     return paths
 

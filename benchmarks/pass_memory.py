@@ -29,6 +29,9 @@ import pyarrow.parquet as pq
 
 CHILD = r"""
 import json, resource, sys, time
+def peak_mb():  # this process's own high-water mark: a child's ru_maxrss also counts its parent's RSS at fork
+    hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+    return (hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
 import numpy as np
 from descriptor_pipeline.dependence import all_pairs
 from pathlib import Path
@@ -55,7 +58,7 @@ else:
     state = {"done": 0, "total": 0}
     def on_block(done, total):
         state.update(done=done, total=total)
-        rss.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        rss.append(peak_mb())
         if done >= args["max_blocks"]:
             raise Stop
     try:
@@ -65,7 +68,7 @@ else:
         pass
     done, total = state["done"], state["total"]
 print(json.dumps({"seconds": time.perf_counter() - t0, "blocks_done": done, "blocks_total": total,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "peak_rss_mb": peak_mb(),
                   "peak_rss_after_first_block_mb": rss[0] if rss else None}))
 """
 

@@ -330,6 +330,17 @@ def test_sample_is_reproducible_and_holds_only_survivors(write_table, ingest):
     assert all(pa.types.is_float64(t) for t in a.sample.schema.types)
 
 
+def test_a_sample_past_the_memory_budget_gives_the_same_bytes_from_a_file_and_leaves_none(write_table, ingest, caplog):
+    files = write_table(sample_table(), n_files=3)
+    a = ingest(files, out="a", seed=3, sample_rows=100)
+    with caplog.at_level("INFO", logger="descriptor_pipeline"):
+        b = ingest(files, out="b", seed=3, sample_rows=100, memory_mb=0)  # below the schema's minimum: always a file
+    assert "kept in a temporary file" in caplog.text
+    for path in ("sample_path", "stats_path", "survivors_path"):
+        assert getattr(a, path).read_bytes() == getattr(b, path).read_bytes(), path
+    assert sorted(p.name for p in b.sample_path.parent.iterdir()) == sorted(p.name for p in a.sample_path.parent.iterdir())
+
+
 def test_sample_changes_with_the_seed(write_table, ingest):
     files = write_table(sample_table(), n_files=2)
     a = ingest(files, out="a", seed=3, sample_rows=100)

@@ -109,7 +109,7 @@ def test_scan_results_are_the_same_bytes_for_any_batching_and_thread_count(tmp_p
     runs = [scan_files(files, chunk_rows=c, threads=t, sample_rows=37) for c, t in ((0, 1), (0, 2), (1, 4), (150, 2))]
     for r in runs[1:]:
         for field in ("n_present", "min", "max", "mean", "std", "sample"):
-            assert getattr(r, field).tobytes() == getattr(runs[0], field).tobytes(), field
+            assert np.asarray(getattr(r, field)).tobytes() == np.asarray(getattr(runs[0], field)).tobytes(), field
 
 
 def test_scan_per_row_group_results_with_uneven_row_groups(tmp_path):
@@ -147,6 +147,31 @@ def test_scan_sample_depends_on_content_not_row_order_or_file_split(tmp_path):
     np.testing.assert_array_equal(a, np.where(np.isfinite(x), x, np.nan)[a[:, 2].astype(int)])
     other = scan_files(write_matrix(tmp_path / "c", x, 3, 7), seed=6, sample_rows=40).sample
     assert set(other[:, 2]) != set(a[:, 2])
+
+
+@pytest.mark.parametrize(("column_group", "memory_bytes"), [(1000, 2**30), (3, 2**30), (2, 1000), (1000, 1000)])
+def test_scan_sample_is_the_same_for_any_column_order_grouping_or_memory_budget(tmp_path, monkeypatch, column_group,
+                                                                             memory_bytes):
+    # the row hash XORs one salted term per column: neither the columns' order in the files nor the
+    # queries they are read in (one, or groups of 2 or 3 with the rows read back) change the sample,
+    # nor does a sample held in a file instead of memory
+    x = planted_matrix(300, seed=13)
+    x[:, 2] = np.arange(300)
+    names = ["b", "a", "id", "c"]
+    expected = np.asarray(scan_files(write_matrix(tmp_path / "one", x, 3, 7, names=names), seed=4, sample_rows=45).sample)
+    order = [2, 0, 3, 1]
+    files = write_matrix(tmp_path / "other", x[:, order], 4, 5, names=[names[j] for j in order])
+    monkeypatch.setattr(scanner_module, "COLUMN_GROUP", column_group)
+    schema = inspect_inputs(files)
+    res = Scanner(source(schema), schema.descriptors, schema.row_group_rows, seed=4, sample_rows=45,
+                  memory_bytes=memory_bytes, spill_dir=str(tmp_path)).run()
+    assert res.sample.spilled == (memory_bytes < 45 * 4 * 8)
+    got = np.asarray(res.sample)[:, np.argsort(order)]  # back to the first table's column order
+    assert got.tobytes() == expected.tobytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "other"]  # the spilled sample left no file
+    # every sampled row is an input row (missing values as NaN), 45 distinct ones
+    assert len(set(got[:, 2])) == 45
+    np.testing.assert_array_equal(got, np.where(np.isfinite(x), x, np.nan)[got[:, 2].astype(int)])
 
 
 @pytest.mark.parametrize("column_group", [1000, 3])  # one query, or aggregates per 3 columns and a sample query

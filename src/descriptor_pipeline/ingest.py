@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from descriptor_pipeline import checkpoints, io
 from descriptor_pipeline.errors import PipelineError
@@ -27,6 +29,7 @@ from descriptor_pipeline.inputs import (
 from descriptor_pipeline.known import known_rank
 from descriptor_pipeline.logs import LOG
 from descriptor_pipeline.scan import Scanner, ScanResult, Source, equal_columns
+from descriptor_pipeline.scan.store import SampleStore
 from descriptor_pipeline.settings import FEW_ROWS, MIN_ROWS, IngestSettings
 from descriptor_pipeline.stats import sample_statistics
 
@@ -41,14 +44,16 @@ def scan(
     settings: IngestSettings,
     threads: int = 1,
     on_batch: Callable[[int, int], None] | None = None,
+    spill_dir: str | None = None,
 ) -> ScanResult:
-    """Read every row of the input once with DuckDB (see :mod:`descriptor_pipeline.scan`).
+    """Read every row of the input once with DuckDB (see :mod:`descriptor_pipeline.scan`); a sample past
+    ``ingest.memory_mb`` is kept in a temporary file in ``spill_dir``.
 
     ``on_batch(batches_done, rows_done)`` is called after each aggregate query (memory tests).
     """
     scanner = Scanner(source(schema), schema.descriptors, schema.row_group_rows, seed=settings.seed,
                       sample_rows=settings.sample_rows, chunk_rows=settings.chunk_rows, threads=threads,
-                      on_batch=on_batch)
+                      on_batch=on_batch, memory_bytes=settings.memory_mb * 2**20, spill_dir=spill_dir)
     LOG.info("ingest: scanning %d rows in %d batch%s on %d DuckDB thread%s", schema.n_rows, len(scanner.batches),
              "" if len(scanner.batches) == 1 else "es", scanner.threads, "" if scanner.threads == 1 else "s")
     result = scanner.run()
@@ -118,7 +123,18 @@ def run_ingest(
     as_text = numbers_as_text(schema.files[0], schema.non_numeric)
     if as_text:
         LOG.warning("ingest: %d non-numeric columns are dropped; %s", len(schema.non_numeric), text_numbers_advice(as_text))
-    result = scan(schema, settings, threads)
+    spill_dir = os.path.dirname(os.path.abspath(out_sample))
+    os.makedirs(spill_dir, exist_ok=True)
+    result = scan(schema, settings, threads, spill_dir=spill_dir)
+    try:
+        return _finish(schema, settings, result, as_text, out_stats, out_survivors, out_sample, out_summary, threads, t0)
+    finally:
+        result.sample.close()
+
+
+def _finish(schema: InputSchema, settings: IngestSettings, result: ScanResult, as_text: list[str], out_stats: str,
+            out_survivors: str, out_sample: str, out_summary: str | None, threads: int, t0: float) -> dict:
+    """The statistics, filters and duplicates from the scan's result; the three outputs and the summary."""
     names = schema.descriptors
     sample = result.sample
     if sample.shape[0] < MIN_ROWS:
@@ -145,7 +161,7 @@ def run_ingest(
     LOG.info("ingest: %d of %d descriptors kept; removed: %s", len(survivors), len(names), removed or "none")
 
     io.write_parquet(out_stats, _stats_table(schema, stats, decision))
-    io.write_parquet(out_sample, pa.table({names[j]: sample[:, j] for j in kept_idx}), dictionary=False)
+    write_sample(out_sample, sample, [names[j] for j in kept_idx], kept_idx)
     elapsed = time.perf_counter() - t0
     summary = {
         "stage": "ingest",
@@ -168,6 +184,22 @@ def run_ingest(
         io.write_json(out_summary, summary)  # last: what the summary records is on disk
     LOG.info("ingest: done in %.1f s (sample %d rows x %d columns)", elapsed, sample.shape[0], len(kept_idx))
     return summary
+
+
+SAMPLE_GROUP_VALUES = 2**24  # values per row group of sample.parquet (128 MiB of float64)
+
+
+def write_sample(path: str, sample: SampleStore, names: Sequence[str], columns: Sequence[int]) -> None:
+    """The sample's ``columns`` as ``names``, atomically, in row groups of about SAMPLE_GROUP_VALUES values
+    (the file's bytes depend only on the sample, not on where it was held)."""
+    schema = pa.schema([(name, pa.float64()) for name in names])
+    step = max(1, SAMPLE_GROUP_VALUES // max(len(names), 1))
+    rows = sample.shape[0]
+    with io.atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd", use_dictionary=False) as writer:
+        for start in range(0, max(rows, 1), step):
+            stop = min(start + step, rows)
+            writer.write_table(pa.Table.from_arrays([pa.array(sample.rows(start, stop, j), type=pa.float64()) for j in columns],
+                                                    schema=schema))
 
 
 STAT_COLUMNS = (

@@ -160,6 +160,7 @@ class IngestSettings:
     max_missing_ratio: float
     min_off_mode_rows: int
     chunk_rows: int
+    memory_mb: int
     seed: int
     sample_rows: int
     keep: tuple[str, ...]
@@ -177,6 +178,7 @@ class IngestSettings:
             max_missing_ratio=float(section["max_missing_ratio"]),
             min_off_mode_rows=int(section["min_off_mode_rows"]),
             chunk_rows=int(section["chunk_rows"]),
+            memory_mb=int(section["memory_mb"]),
             seed=int(c["seed"]),
             sample_rows=int(c["sample_rows"]),
             keep=tuple(c["keep"]),

@@ -3,7 +3,9 @@
 One aggregate query per batch of files reads every row once. Grouped by Parquet row group, it returns
 for each column the count of values, min, max, sum and population variance (DuckDB's ``var_pop``, a
 Welford update), and the rows whose content hash falls under a threshold (the row-sample
-candidates). Exact duplicates need no fingerprint: identical columns get identical bits in all of
+candidates). The hash of a row is ``hash(xor(T, seed))`` with T the XOR over its columns of
+``hash(value, salt)``, the salt taken from the column's name: independent of column order and of how
+the columns are split over queries. Exact duplicates need no fingerprint: identical columns get identical bits in all of
 these (same rows, same order, same row groups) and in the sample, and :func:`equal_columns` confirms
 such candidates value by value in a narrow query over only them. Results per row group do not depend on DuckDB's thread count
 or on how the files are batched (DuckDB reads a row group in one thread, in order), and Python
@@ -13,9 +15,13 @@ run.
 A table wider than COLUMN_GROUP columns is aggregated COLUMN_GROUP columns per query: DuckDB 2.0's
 grouped aggregate keeps one row of state per group, and past about 3,700 columns of these five
 aggregates (some 18,000 aggregates, a state row wider than its 256 KiB blocks) the process dies of a
-division by zero (SIGFPE). Such a table's sample comes from one more query, which hashes every row and
-returns the rows under the threshold; a column's statistics do not depend on the other columns in its
-query, so they are the same bytes either way.
+division by zero (SIGFPE). Each of its queries also returns every row's XOR of hash terms over its own
+columns; Python XORs them into the row hashes, keeps the rows under the threshold, and reads their
+values back a block of columns at a time (one more read of the data, a join on file and row number),
+so no query reads every column at once: DuckDB holds one block's row groups, not the whole width's.
+A sample whose values exceed ``ingest.memory_mb`` (in the one-query form too) is read back the same
+way into a temporary file (:class:`~descriptor_pipeline.scan.store.SampleStore`). A column's statistics
+do not depend on the other columns in its query, so they are the same bytes either way.
 
 Columns the fast query cannot settle (NaN or +-inf present, sums beyond float64's range, or a mean so
 far from zero against the spread that the Welford update loses digits) are read again in a narrow
@@ -27,6 +33,7 @@ The modules, each importing only those above it:
     source        Source: the input files, their columns addressed by position
     _fetch        fetch: a query on its own connection; unreadable_file: the input file a failed one met
     _aggregates   _Plan, _Partial, combining per-row-group results, _moments (OFFSET_LIMIT), _next_plan, the sample rows
+    store         SampleStore: the row sample, in memory or in an unlinked temporary file
     scanner       Scanner (COLUMN_GROUP, MAX_ROUNDS) and ScanResult
     duplicates    equal_columns
 

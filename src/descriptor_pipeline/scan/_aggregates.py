@@ -85,6 +85,15 @@ def _sample_rows(column: pa.ChunkedArray, p: int) -> tuple[np.ndarray, list[np.n
     return hashes, [_floats(fields[f"x{k}"]) for k in range(p)]
 
 
+def _row_terms(column: pa.ChunkedArray) -> np.ndarray:
+    """Every row's hash terms from a result's ``ph`` lists, in (file, row group, row) order."""
+    parts = [chunk.flatten() for chunk in column.chunks]
+    if not parts:
+        return np.empty(0, dtype=np.uint64)
+    flat = parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+    return flat.to_numpy(zero_copy_only=False).astype(np.uint64)
+
+
 def _moments(part: _Partial, plan: _Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and std in the input's units, and which columns need another round."""
     n, s = part.count.astype(np.float64), plan.scale

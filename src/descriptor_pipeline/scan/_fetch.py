@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -11,10 +11,14 @@ from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.scan.source import Source
 
 
-def fetch(source: Source, batch: Sequence[int], query: str, threads: int) -> pa.Table:
-    """Run ``query`` over the files ``batch`` on its own connection; a read error names the input file it met."""
+def fetch(source: Source, batch: Sequence[int], query: str, threads: int,
+          tables: Mapping[str, pa.Table] | None = None) -> pa.Table:
+    """Run ``query`` over the files ``batch`` on its own connection (with ``tables`` registered under
+    their names); a read error names the input file it met."""
     con = duckdb.connect(config={"threads": max(1, threads)})
     try:
+        for name, table in (tables or {}).items():
+            con.register(name, table)
         return con.sql(query).to_arrow_table()
     except (duckdb.Error, pa.ArrowException, OSError) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]

@@ -4,21 +4,29 @@ group), combined into a ScanResult, and the row sample."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
+import pyarrow as pa
 
+from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.logs import LOG, Progress
 from descriptor_pipeline.scan._sql import _as_double, _literal, _row_group_expr, batches, row_group_bounds
 from descriptor_pipeline.scan.source import Source
 from descriptor_pipeline.scan._fetch import fetch
-from descriptor_pipeline.scan._aggregates import _combine, _floats, _moments, _next_plan, _Partial, _Plan, _sample_rows
+from descriptor_pipeline.scan._aggregates import (
+    _combine, _floats, _moments, _next_plan, _Partial, _Plan, _row_terms, _sample_rows,
+)
+from descriptor_pipeline.scan.store import SampleStore
 
 COLUMN_GROUP = 1000  # columns per grouped aggregate query (DuckDB 2.0 crashes past about 3,700)
 MAX_ROUNDS = 3
 _SEED_SALT = 0x5DEECE66D
+_ROW_BITS = 40  # a sampled row's id: its file's index << _ROW_BITS | its row in the file
 
 
 @dataclass
@@ -31,7 +39,7 @@ class ScanResult:
     max: np.ndarray
     mean: np.ndarray  # NaN where no value is present
     std: np.ndarray  # ddof=1; NaN where fewer than two values; +inf beyond float64's range
-    sample: np.ndarray  # (rows x columns) float64, missing as NaN, rows ordered by their hash
+    sample: SampleStore  # (rows x columns) float64, missing as NaN, rows ordered by their hash
     rounds: int  # aggregate rounds run (1 when no column needed a second look)
 
 
@@ -40,7 +48,8 @@ class Scanner:
 
     def __init__(self, source: Source, names: Sequence[str], row_group_rows: Sequence[Sequence[int]], seed: int,
                  sample_rows: int, chunk_rows: int = 0, threads: int = 1,
-                 on_batch: Callable[[int, int], None] | None = None) -> None:
+                 on_batch: Callable[[int, int], None] | None = None, memory_bytes: int = 2**30,
+                 spill_dir: str | None = None) -> None:
         file_rows = [int(sum(sizes)) for sizes in row_group_rows]
         self.source, self.names, self.file_rows = source, list(names), file_rows
         self.refs = source.refs(names)
@@ -48,28 +57,35 @@ class Scanner:
         self.sample_rows = sample_rows
         self.threads = max(1, threads)
         self.on_batch = on_batch
+        self.memory_bytes, self.spill_dir = int(memory_bytes), spill_dir
         self.batches = batches(source.files, file_rows, len(names), chunk_rows)
         self.bounds = row_group_bounds(row_group_rows)
         self.seed_key = (seed ^ _SEED_SALT) & (2**64 - 1)
-        # The row hash reads the columns in name order, so it does not depend on their order in the files.
-        self.hash_order = sorted(range(len(names)), key=lambda j: names[j])
+        # Each column's term of the row hash is salted with its name, not its place in the files.
+        self.salts = [int.from_bytes(hashlib.blake2b(n.encode("utf-8"), digest_size=8).digest(), "little") for n in names]
 
     # ---- SQL -------------------------------------------------------------------------------------
 
-    def _row_hash(self) -> str:
-        """SQL for a row's seeded content hash over every column (x<k> in name order)."""
-        ordered = ", ".join(f"x{k}" for k in self.hash_order)
-        return f"hash(xor(hash({ordered}), {self.seed_key}::UBIGINT))"
+    def _hash_terms(self, plan: _Plan) -> str:
+        """SQL XOR of the row-hash terms of ``plan``'s columns (x<k>): each value hashed with its column's
+        salt, so the XOR over every column does not depend on column order or on how columns are grouped."""
+        terms = [f"hash(x{k}, {self.salts[j]}::UBIGINT)" for k, j in enumerate(plan.columns)]
+        while len(terms) > 1:  # a balanced tree: DuckDB's expressions stay shallow at any width
+            terms = [f"xor({terms[i]}, {terms[i + 1]})" if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
+        return terms[0] if terms else "0::UBIGINT"
 
-    def _query(self, batch: list[int], plan: _Plan, threshold: int | None) -> str:
-        """Per-row-group aggregates of ``plan``'s columns and, under ``threshold``, the sample rows
-        (``plan`` then holds every column: the row hash reads them all)."""
+    def _query(self, batch: list[int], plan: _Plan, threshold: int | None, mode: str | None) -> str:
+        """Per-row-group aggregates of ``plan``'s columns; ``mode`` "sample": also the rows whose hash is
+        at most ``threshold`` (``plan`` then holds every column); "hash": also every row's hash terms of
+        the plan's columns, in row order."""
         cols = [f"{_as_double(self.refs[j], plan.masked)} AS x{k}" for k, j in enumerate(plan.columns)]
         inner = (f"SELECT *, {_row_group_expr([self.bounds[i] for i in batch])} AS rg "
                  f"FROM ({self.source.select(batch, cols, numbered=True)})")
         derived = ["*"]
-        if threshold is not None:
-            derived.append(f"{self._row_hash()} AS rh")
+        if mode == "sample":
+            derived.append(f"hash(xor({self._hash_terms(plan)}, {self.seed_key}::UBIGINT)) AS rh")
+        elif mode == "hash":
+            derived.append(f"{self._hash_terms(plan)} AS ph")
         aggs = []
         for k in range(len(plan.columns)):
             x, s, c = f"x{k}", plan.scale[k], plan.shift[k]
@@ -77,21 +93,26 @@ class Scanner:
             z = z if c == 0.0 else f"({z} - {_literal(c)})"
             aggs.append(f"count({x}) AS n{k}, min({x}) AS lo{k}, max({x}) AS hi{k}, sum({z}) AS s{k}, "
                         f"var_pop({z}) AS v{k}")
-        if threshold is not None:
+        if mode == "sample":
             fields = ", ".join(f"x{k}" for k in range(len(plan.columns)))
             aggs.append(f"list(struct_pack(rh, {fields})) FILTER (WHERE rh <= {threshold}::UBIGINT) AS sample")
+        elif mode == "hash":
+            aggs.append("list(ph ORDER BY rn) AS ph")
         return (f"SELECT fi, rg, count(*) AS rows, {', '.join(aggs)} "
                 f"FROM (SELECT {', '.join(derived)} FROM ({inner})) GROUP BY fi, rg ORDER BY fi, rg")
 
-    def _sample_query(self, batch: list[int], threshold: int) -> str:
-        """The rows of ``batch`` whose hash is at most ``threshold``: rh, fi, rn and every column, no grouping."""
-        cols = [f"{_as_double(ref)} AS x{k}" for k, ref in enumerate(self.refs)]
-        return (f"SELECT rh, fi, rn, * EXCLUDE (rh, fi, rn) FROM (SELECT *, {self._row_hash()} AS rh "
-                f"FROM ({self.source.select(batch, cols, numbered=True)})) WHERE rh <= {threshold}::UBIGINT")
+    def _in_query(self, n_groups: int) -> bool:
+        """Whether the first round's one query per batch returns the sample rows themselves (every column
+        in one query, and their values within the memory budget), rather than the row hashes."""
+        return n_groups == 1 and self._target() * max(len(self.names), 1) * 8 <= self.memory_bytes
+
+    def _target(self) -> int:
+        return min(self.sample_rows, self.n_rows) if self.sample_rows > 0 else self.n_rows
 
     def _run(self, plan: _Plan, threshold: int | None, what: str) -> tuple[_Partial, int, np.ndarray, list]:
-        """One round over every batch: per-row-group results combined in (file, row group) order, and
-        the rows under ``threshold`` (their hashes and values) when one is given."""
+        """One round over every batch: per-row-group results combined in (file, row group) order and,
+        when ``threshold`` is given, the rows whose hash is at most it: their hashes and either their
+        values (per batch, per column) or their ids (file << 40 | row)."""
         p = len(plan.columns)
         groups = [slice(start, min(start + COLUMN_GROUP, p)) for start in range(0, p, COLUMN_GROUP)] or [slice(0, 0)]
         parts = [_Partial(np.zeros(g.stop - g.start, dtype=np.int64), np.full(g.stop - g.start, np.inf),
@@ -99,27 +120,31 @@ class Scanner:
                  for g in groups]
         rows = 0
         hashes: list[np.ndarray] = []
-        values: list[list[np.ndarray]] = []  # per batch, per column
+        taken: list = []  # per batch: the rows' values per column, or their ids
         if len(groups) > 1:
             what = f"{what} ({len(groups)} queries of up to {COLUMN_GROUP} columns a batch)"
+        mode = None if threshold is None else ("sample" if self._in_query(len(groups)) else "hash")
         progress = Progress(what, self.n_rows, "rows")
         for b, batch in enumerate(self.batches, start=1):
-            together = threshold is not None and len(groups) == 1
+            terms = None  # XOR of the hash terms of the columns read so far, every row of the batch in order
             for g, part in zip(groups, parts):
                 sub = _Plan(plan.columns[g], plan.masked, plan.scale[g], plan.shift[g])
-                table = fetch(self.source, batch, self._query(batch, sub, threshold if together else None), self.threads)
+                table = fetch(self.source, batch, self._query(batch, sub, threshold, mode), self.threads)
                 if g.start == 0:
                     rows += int(np.sum(table.column("rows").to_numpy()))
                 _combine(part, table, g.stop - g.start)
-                if together:
+                if mode == "sample":
                     h, v = _sample_rows(table.column("sample"), p)
                     hashes.append(h)
-                    values.append(v)
+                    taken.append(v)
+                elif mode == "hash":
+                    ph = _row_terms(table.column("ph"))
+                    terms = ph if terms is None else np.bitwise_xor(terms, ph, out=terms)
                 del table
-            if threshold is not None and not together:
-                h, v = self._sample(batch, threshold)
+            if mode == "hash":
+                h, ids = self._candidates(batch, terms, threshold)
                 hashes.append(h)
-                values.append(v)
+                taken.append(ids)
             if self.on_batch is not None:
                 self.on_batch(b, rows)
             progress.update(sum(self.file_rows[i] for i in batch))
@@ -127,15 +152,58 @@ class Scanner:
         h = np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
         part = parts[0] if len(parts) == 1 else _Partial(*(np.concatenate([getattr(q, f.name) for q in parts])
                                                             for f in dataclasses.fields(_Partial)))
-        return part, rows, h, values
+        return part, rows, h, taken
 
-    def _sample(self, batch: list[int], threshold: int) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Hashes and per-column values of the rows of ``batch`` under ``threshold``, in (hash, file, row)
-        order (the grouped query's lists may order rows of equal hash otherwise; only equal rows share one)."""
-        table = fetch(self.source, batch, self._sample_query(batch, threshold), self.threads)
-        rh = table.column(0).to_numpy().astype(np.uint64)
-        order = np.lexsort((table.column(2).to_numpy(), table.column(1).to_numpy(), rh))
-        return rh[order], [_floats(table.column(3 + k))[order] for k in range(len(self.refs))]
+    def _candidates(self, batch: list[int], terms: np.ndarray | None, threshold: int) -> tuple[np.ndarray, np.ndarray]:
+        """Hashes and ids of the rows of ``batch`` (``terms``: their XORed hash terms, in file and row
+        order) whose hash, the same as the one-query form computes, is at most ``threshold``."""
+        n = sum(self.file_rows[i] for i in batch)
+        if terms is None or terms.size != n:
+            raise PipelineError(f"{self.source.files[batch[0]]}: the scan returned {0 if terms is None else terms.size} "
+                                f"row hashes for {n} rows; an input file is damaged or changed during the run")
+        con = duckdb.connect(config={"threads": 1})
+        try:
+            con.register("terms", pa.table({"t": pa.array(terms, type=pa.uint64())}))
+            h = con.sql(f"SELECT hash(xor(t, {self.seed_key}::UBIGINT)) FROM terms").fetchnumpy()
+        finally:
+            con.close()
+        rh = next(iter(h.values())).astype(np.uint64)
+        ids = np.concatenate([(np.int64(i) << _ROW_BITS) + np.arange(self.file_rows[i], dtype=np.int64) for i in batch])
+        keep = rh <= np.uint64(threshold)
+        return rh[keep], ids[keep]
+
+    def _fill(self, store: SampleStore, ids: np.ndarray) -> None:
+        """The values of the rows ``ids`` (in sample order) into ``store``: per block of columns that fits
+        a quarter of the memory budget, one query per batch that holds some of the rows."""
+        target, p = ids.size, len(self.names)
+        width = max(1, min(COLUMN_GROUP, self.memory_bytes // 4 // max(8 * target, 1)))
+        files, rn = ids >> _ROW_BITS, ids & ((1 << _ROW_BITS) - 1)
+        position = np.arange(target, dtype=np.int64)
+        progress = Progress("ingest sample rows", p, "columns")
+        for lo in range(0, p, width):
+            hi = min(lo + width, p)
+            block = np.full((target, hi - lo), np.nan, order="F")
+            for batch in self.batches:
+                mine = (files >= batch[0]) & (files <= batch[-1])
+                if not mine.any():
+                    continue
+                sel = pa.table({"fi": files[mine] - batch[0], "rn": rn[mine], "pos": position[mine]})
+                cols = [f"{_as_double(self.refs[j])} AS x{k}" for k, j in enumerate(range(lo, hi))]
+                fields = ", ".join(f"t.x{k}" for k in range(hi - lo))
+                query = (f"SELECT sel.pos, {fields} FROM ({self.source.select(batch, cols, numbered=True)}) AS t "
+                         "JOIN sel ON t.fi = sel.fi AND t.rn = sel.rn")
+                table = fetch(self.source, batch, query, self.threads, tables={"sel": sel})
+                pos = table.column(0).to_numpy()
+                if pos.size != int(mine.sum()):
+                    raise PipelineError(f"{self.source.files[batch[0]]}: {pos.size} of {int(mine.sum())} sampled rows "
+                                        "read back; an input file changed during the run")
+                for k in range(hi - lo):
+                    block[pos, k] = _floats(table.column(1 + k))
+                del table
+            block[~np.isfinite(block)] = np.nan
+            store.write(lo, block)
+            progress.update(hi - lo)
+        progress.finish()
 
     # ---- the scan ---------------------------------------------------------------------------------
 
@@ -155,15 +223,15 @@ class Scanner:
         mean, std = np.full(p, np.nan), np.full(p, np.nan)
         first = _Plan(np.arange(p), masked=False, scale=np.ones(p), shift=np.zeros(p))
         plan, rounds = first, 0
-        target = min(self.sample_rows, self.n_rows) if self.sample_rows > 0 else self.n_rows
+        target = self._target()
         slack = 6.0
         while True:
             rounds += 1
             threshold = self.threshold(slack) if rounds == 1 else None
             what = "ingest scan" if rounds == 1 else f"ingest scan, round {rounds} ({plan.columns.size} columns)"
-            part, rows, h, v = self._run(plan, threshold, what)
+            part, rows, h, t = self._run(plan, threshold, what)
             if rounds == 1:
-                rows_seen, hashes, values = rows, h, v
+                rows_seen, hashes, taken = rows, h, t
             cols = plan.columns
             n_present[cols], vmin[cols], vmax[cols] = part.count, part.min, part.max
             mean[cols], std[cols], redo = _moments(part, plan)
@@ -178,11 +246,20 @@ class Scanner:
             slack *= 2
             LOG.warning("ingest: %d rows fell under the sample threshold, %d wanted; drawing the sample again",
                         hashes.size, target)
-            _, _, hashes, values = self._run(first, self.threshold(slack), "ingest sample")
-        order = np.argsort(hashes, kind="stable")[:target]
-        sample = np.empty((order.size, p), order="F")  # column-major: the passes and statistics read columns
-        for j in range(p):
-            column = values[0][j] if len(values) == 1 else np.concatenate([batch[j] for batch in values])
-            np.take(column, order, out=sample[:, j])
-            sample[~np.isfinite(sample[:, j]), j] = np.nan
-        return ScanResult(rows_seen, n_present, vmin, vmax, mean, std, sample, rounds)
+            _, _, hashes, taken = self._run(first, self.threshold(slack), "ingest sample")
+        store = SampleStore(target, p, self.memory_bytes, self.spill_dir)
+        if taken and isinstance(taken[0], np.ndarray):  # row ids: the values come from one more read
+            ids = np.concatenate(taken)
+            order = np.lexsort((ids, hashes))[:target]  # equal hashes: equal rows, in any order
+            self._fill(store, ids[order])
+        else:
+            order = np.argsort(hashes, kind="stable")[:target]
+            for j in range(p):
+                column = taken[0][j] if len(taken) == 1 else np.concatenate([batch[j] for batch in taken])
+                column = column[order]
+                column[~np.isfinite(column)] = np.nan
+                store.write(j, column[:, None])
+        if store.spilled:
+            LOG.info("ingest: the sample (%d rows x %d columns, %.0f MiB) is kept in a temporary file: it is past "
+                     "'ingest.memory_mb'", target, p, target * p * 8 / 2**20)
+        return ScanResult(rows_seen, n_present, vmin, vmax, mean, std, store, rounds)
