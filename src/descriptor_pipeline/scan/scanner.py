@@ -101,10 +101,10 @@ class Scanner:
         return (f"SELECT fi, rg, count(*) AS rows, {', '.join(aggs)} "
                 f"FROM (SELECT {', '.join(derived)} FROM ({inner})) GROUP BY fi, rg ORDER BY fi, rg")
 
-    def _in_query(self, n_groups: int) -> bool:
+    def _in_query(self) -> bool:
         """Whether the first round's one query per batch returns the sample rows themselves (every column
         in one query, and their values within the memory budget), rather than the row hashes."""
-        return n_groups == 1 and self._target() * max(len(self.names), 1) * 8 <= self.memory_bytes
+        return len(self.names) <= COLUMN_GROUP and self._target() * max(len(self.names), 1) * 8 <= self.memory_bytes
 
     def _target(self) -> int:
         return min(self.sample_rows, self.n_rows) if self.sample_rows > 0 else self.n_rows
@@ -123,7 +123,7 @@ class Scanner:
         taken: list = []  # per batch: the rows' values per column, or their ids
         if len(groups) > 1:
             what = f"{what} ({len(groups)} queries of up to {COLUMN_GROUP} columns a batch)"
-        mode = None if threshold is None else ("sample" if self._in_query(len(groups)) else "hash")
+        mode = None if threshold is None else ("sample" if self._in_query() else "hash")
         progress = Progress(what, self.n_rows, "rows")
         for b, batch in enumerate(self.batches, start=1):
             terms = None  # XOR of the hash terms of the columns read so far, every row of the batch in order
@@ -248,7 +248,7 @@ class Scanner:
                         hashes.size, target)
             _, _, hashes, taken = self._run(first, self.threshold(slack), "ingest sample")
         store = SampleStore(target, p, self.memory_bytes, self.spill_dir)
-        if taken and isinstance(taken[0], np.ndarray):  # row ids: the values come from one more read
+        if not self._in_query():  # row ids: the values come from one more read
             ids = np.concatenate(taken)
             order = np.lexsort((ids, hashes))[:target]  # equal hashes: equal rows, in any order
             self._fill(store, ids[order])

@@ -37,13 +37,6 @@ class SampleStore:
         os.ftruncate(fd, rows * columns * _ITEM)
         self._fd = fd
 
-    @classmethod
-    def from_array(cls, array: np.ndarray, memory_bytes: int = 2**62, directory: str | None = None) -> SampleStore:
-        store = cls(array.shape[0], array.shape[1], memory_bytes, directory)
-        if array.shape[1]:
-            store.write(0, array)
-        return store
-
     def write(self, start: int, block: np.ndarray) -> None:
         """Columns ``start`` to ``start + block.shape[1]`` from a (rows x k) block."""
         rows = self.shape[0]
@@ -65,23 +58,26 @@ class SampleStore:
         lo, hi = max(0, lo), min(hi, self.shape[1])
         if self._array is not None:
             return self._array[:, lo:hi]
-        size = max(0, hi - lo) * rows * _ITEM
-        buffer = bytearray(size)
-        view, offset, got = memoryview(buffer), lo * rows * _ITEM, 0
-        while got < size:
-            n = os.preadv(self._fd, [view[got:]], offset + got)
-            if n <= 0:
-                raise OSError(f"the sample file ended after {got} of {size} bytes")
-            got += n
-        return np.frombuffer(buffer, dtype=np.float64).reshape((hi - lo, rows)).T
+        data = self._read(lo * rows * _ITEM, max(0, hi - lo) * rows * _ITEM)
+        return np.frombuffer(data, dtype=np.float64).reshape((hi - lo, rows)).T
 
     def rows(self, start: int, stop: int, column: int) -> np.ndarray:
         """Rows start to stop of one column."""
         if self._array is not None:
             return self._array[start:stop, column]
-        rows = self.shape[0]
-        data = os.pread(self._fd, (stop - start) * _ITEM, (column * rows + start) * _ITEM)
+        data = self._read((column * self.shape[0] + start) * _ITEM, (stop - start) * _ITEM)
         return np.frombuffer(data, dtype=np.float64)
+
+    def _read(self, offset: int, size: int) -> bytearray:
+        """``size`` bytes of the file from ``offset`` (pread until all have come)."""
+        buffer = bytearray(size)
+        view, got = memoryview(buffer), 0
+        while got < size:
+            n = os.preadv(self._fd, [view[got:]], offset + got)
+            if n <= 0:
+                raise OSError(f"the sample file ended after {got} of {size} bytes")
+            got += n
+        return buffer
 
     def __getitem__(self, key: tuple) -> np.ndarray:
         if not (isinstance(key, tuple) and len(key) == 2 and key[0] == slice(None)):
