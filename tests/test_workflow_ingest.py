@@ -224,15 +224,20 @@ def test_embedded_demo_ingest_matches_planted_truth(workdir):
 
 
 def test_ingest_memory_request_follows_sample_and_row_groups(workdir: Path) -> None:
-    """The ingest job asks for 1,500 + 10 V(sample) + 3 G MB (V: sample values, G: largest row group)."""
+    """The ingest job asks for 1,500 + 2 H + 3 G MB (H: the sample values held in memory, a quarter of
+    `ingest.memory_mb` once the sample is larger than that; G: largest row group)."""
     (workdir / "data").mkdir()
     rng = np.random.default_rng(0)
     data = rng.normal(size=(200, 60_000))
     table = pa.table({f"c{i}": data[i] for i in range(200)})
     pq.write_table(table, workdir / "data/a.parquet", row_group_size=60_000)  # one row group: 92 MiB
     pq.write_table(table.slice(0, 10_000), workdir / "data/b.parquet", row_group_size=5_000)
-    values = 200 * 20_000 * 8 / 2**20  # the sample: 20,000 rows of 200 float64 columns
     group = pq.read_metadata(workdir / "data/a.parquet").row_group(0).total_byte_size / 2**20
-    expected = int(-(-(1500 + 10 * values + 3 * group) // 100) * 100)
-    dry = run_snakemake(workdir, {"input": "data/*.parquet", "sample_rows": 20_000}, "--dry-run", target=TARGET)
-    assert f"mem_mb={expected}" in output_of(dry), output_of(dry)[-3000:]
+    for sample_rows, memory_mb, held in [
+        (20_000, 1024, 200 * 20_000 * 8 / 2**20),  # the sample, 30.5 MiB, in memory
+        (0, 64, 64 / 4),  # every row, 107 MiB: past the budget, in a file, blocks of 16 MiB in memory
+    ]:
+        expected = int(-(-(1500 + 2 * held + 3 * group) // 100) * 100)
+        dry = run_snakemake(workdir, {"input": "data/*.parquet", "sample_rows": sample_rows,
+                                      "ingest": {"memory_mb": memory_mb}}, "--dry-run", target=TARGET)
+        assert f"mem_mb={expected}" in output_of(dry), output_of(dry)[-3000:]

@@ -4,6 +4,8 @@ import functools
 
 import pyarrow.parquet as pq
 
+from descriptor_pipeline.scan.scanner import COLUMN_GROUP
+
 # What each job asks a cluster scheduler for (SLURM: --mem, --time, --gpus). Local runs only use
 # `threads` and `gpu`. Every value is a default: a profile overrides it per rule with set-resources
 # (see profiles/slurm/config.yaml). Memory and time limits grow with the attempt, so a job killed for
@@ -76,6 +78,15 @@ def _scaled(megabytes):
 
 
 @functools.cache
+def input_columns():
+    """Columns of the first input file; 0 if unknown (the demo, or a file that cannot be read)."""
+    try:
+        return len(pq.read_schema(INPUT_FILES[0]).names)
+    except Exception:
+        return 0
+
+
+@functools.cache
 def largest_row_group_mb():
     """MiB of the largest Parquet row group (uncompressed) in the first 8 input files; 0 if unknown."""
     try:
@@ -89,16 +100,23 @@ def largest_row_group_mb():
 
 
 def ingest_mem_mb():
-    """Memory of ingest in MB: 1,500 for DuckDB's buffers and aggregate states, 10 times the row
-    sample's values (the sample candidates pass through Arrow and NumPy, and the statistics on the
-    sample hold several copies of it) and 3 times the largest row group (DuckDB decodes whole row
-    groups, one per thread); 4,000 when the input size is not known at parse time (the demo). An upper
-    bound fitted to measured peaks: docs/benchmarks.md, "Memory and time requests of the rules".
+    """Memory of ingest in MB: 1,500 for DuckDB's buffers and aggregate states, twice the sample's values
+    held in memory (the sample and one block in flight) and 3 times the largest row group's share that one
+    query reads (DuckDB decodes whole row groups, one per thread; a query reads at most COLUMN_GROUP
+    columns); 4,000 when the input size is not known at parse time (the demo).
+
+    A sample larger than `ingest.memory_mb` is kept in a temporary file and only blocks of a quarter of
+    that budget are in memory, so the request is bounded by the setting, not by the table's width.
+    Measured against: docs/benchmarks.md, "Memory and time requests of the rules".
     """
     values = input_values_mb(rows_used())
     if values is None:
         return _scaled(4000)
-    return _scaled(1500 + 10 * values + 3 * largest_row_group_mb())
+    budget = config["ingest"]["memory_mb"]
+    held = values if values <= budget else budget / 4
+    columns = input_columns()
+    share = min(1.0, COLUMN_GROUP / columns) if columns else 1.0
+    return _scaled(1500 + 2 * held + 3 * share * largest_row_group_mb())
 
 
 def reduce_mem_mb():
