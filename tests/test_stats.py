@@ -4,10 +4,12 @@ independent references."""
 from __future__ import annotations
 
 import math
+import re
 import sys
 import warnings
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -418,3 +420,66 @@ def test_scan_exact_moments_for_all_huge_values_in_one_row_group(tmp_path):
     mean, std, _ = exact_moments(x[:, 0])
     assert res.mean[0] == pytest.approx(mean, rel=1e-14)
     assert res.std[0] == pytest.approx(std, rel=1e-14)
+
+
+def test_sampled_rows_read_back_with_arrow_equal_the_first_rounds_values(tmp_path, monkeypatch):
+    # past one column group the sampled rows are read back with Arrow (decimals with DuckDB): every
+    # type a descriptor may have gives the bytes the one-query form gets from DuckDB's CAST
+    rng = np.random.default_rng(21)
+    n = 500
+    table = pa.table({
+        "f64": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+        "f32": rng.normal(size=n).astype(np.float32),
+        "i64_past_2_53": rng.integers(-2**62, 2**62, n),  # rounded to nearest, not refused
+        "i32_nulls": pa.array([None if i % 7 == 0 else i for i in range(n)], type=pa.int32()),
+        "flag": rng.random(n) < 0.3,
+        "dictionary": pa.array(rng.integers(0, 5, n).astype(np.float64)).dictionary_encode(),
+        "decimal": pa.array([Decimal(int(v)).scaleb(-3) for v in rng.integers(-10**9, 10**9, n)],
+                            type=pa.decimal128(18, 3)),
+        "inf": np.where(rng.random(n) < 0.05, np.inf, rng.normal(size=n)),
+        "u8": rng.integers(0, 255, n).astype(np.uint8),
+        "id": np.arange(n, dtype=np.float64),
+    })
+    files = []
+    for k in range(3):
+        files.append(str(tmp_path / f"p{k}.parquet"))
+        pq.write_table(table.slice(k * 170, 170), files[-1], row_group_size=40)
+    schema = inspect_inputs(files)
+
+    def sample(column_group: int, memory_bytes: int = 2**30) -> np.ndarray:
+        monkeypatch.setattr(scanner_module, "COLUMN_GROUP", column_group)
+        return np.asarray(Scanner(source(schema), schema.descriptors, schema.row_group_rows, seed=4, sample_rows=100,
+                                  memory_bytes=memory_bytes, spill_dir=str(tmp_path)).run().sample)
+
+    one_query = sample(1000)
+    assert one_query.tobytes() == sample(2).tobytes() == sample(3, memory_bytes=1000).tobytes()
+    # and the values are the input's: the id column says which rows were drawn
+    rows = one_query[:, schema.descriptors.index("id")].astype(int)
+    expected = table.column("i64_past_2_53").to_numpy()[rows].astype(np.float64)
+    np.testing.assert_array_equal(one_query[:, schema.descriptors.index("i64_past_2_53")], expected)
+    dec = np.array([float(v) for v in table.column("decimal").to_pylist()])[rows]
+    np.testing.assert_array_equal(one_query[:, schema.descriptors.index("decimal")], dec)
+
+
+@pytest.mark.parametrize("change", ["fewer_rows", "truncated"])
+def test_a_file_changed_before_the_sampled_rows_are_read_back_is_named(tmp_path, monkeypatch, change):
+    # the rows of a table wider than one query are read back after the first round: a file rewritten
+    # or cut in between gives one line naming it, never a sample with rows from another table
+    x = planted_matrix(300, seed=5)
+    x[:, 2] = np.arange(300)
+    files = write_matrix(tmp_path, x, 3, 7)
+    monkeypatch.setattr(scanner_module, "COLUMN_GROUP", 2)
+    schema = inspect_inputs(files)
+
+    def rewrite(batch: int, rows: int) -> None:
+        if rows == 300:  # the first round is done
+            if change == "fewer_rows":
+                pq.write_table(pq.read_table(files[1]).slice(0, 20), files[1], row_group_size=7)
+            else:
+                data = Path(files[1]).read_bytes()
+                Path(files[1]).write_bytes(data[: len(data) // 2])
+
+    scanner = Scanner(source(schema), schema.descriptors, schema.row_group_rows, seed=1, sample_rows=250,
+                      on_batch=rewrite)
+    with pytest.raises(PipelineError, match=rf"^{re.escape(files[1])}: .*(changed during the run|could not read)"):
+        scanner.run()

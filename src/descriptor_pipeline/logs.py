@@ -62,3 +62,22 @@ class Progress:
             "%s: %d/%d %s (%.1f%%), %.0f %s/s, %.0f s elapsed, about %.0f s left",
             self.what, self.done, self.total, self.unit, pct, rate, self.unit, elapsed, left,
         )
+
+
+def peak_rss_mib() -> float:
+    """This process's own peak resident memory in MiB: VmHWM where /proc has it (Linux), else ru_maxrss.
+
+    ru_maxrss is not enough on Linux: a child process inherits the RSS its parent had when it forked
+    (the high-water mark survives exec), so a job started by a large parent would report the parent's.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource  # not on Windows; only reached where /proc is missing
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024

@@ -13,7 +13,6 @@ survivors see the merges only; refused links stay in edges.parquet with their fi
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +30,7 @@ from descriptor_pipeline.dependence import HSIC, RDC, EdgeResult, Measure, Spear
 from descriptor_pipeline.errors import PipelineError
 from descriptor_pipeline.graph import cluster_descriptors
 from descriptor_pipeline.layout import StageFiles
-from descriptor_pipeline.logs import LOG, Progress
+from descriptor_pipeline.logs import LOG, Progress, peak_rss_mib
 from descriptor_pipeline.predictability import pair_figures
 from descriptor_pipeline.settings import MIN_ROWS, PASSES, PassSettings
 
@@ -85,12 +84,6 @@ def read_sample(path: str, names: Sequence[str], max_rows: int = 0, columns_per_
         raise PipelineError(f"{path}: cannot read the sample columns ({exc}); rerun the ingest rule") from None
     X[~np.isfinite(X)] = np.nan
     return X
-
-
-def _peak_rss_mb() -> float:
-    """Peak resident memory of this process in MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 @dataclass
@@ -340,5 +333,5 @@ def _summary(settings: PassSettings, input_stage: str, names: Sequence[str], sur
         "features": edges.features,
         "settings": dict(settings.section),
         "seconds": seconds,
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "peak_rss_mb": round(peak_rss_mib(), 1),
     }

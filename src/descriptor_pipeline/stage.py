@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from descriptor_pipeline.errors import PipelineError
-from descriptor_pipeline.logs import LOG, setup_logging
+from descriptor_pipeline.logs import LOG, peak_rss_mib, setup_logging
 
 
 def run_stage(smk: Any, body: Callable[[Any], object]) -> None:
@@ -26,6 +26,7 @@ def run_stage(smk: Any, body: Callable[[Any], object]) -> None:
     remove_stale_temporaries(list(smk.output))
     try:
         body(smk)
+        log_memory(smk)
     except PipelineError as exc:
         _fail(str(exc))
     except MemoryError:
@@ -36,6 +37,24 @@ def run_stage(smk: Any, body: Callable[[Any], object]) -> None:
         if type(exc).__name__ == "OutOfMemoryException":  # DuckDB's (duckdb.OutOfMemoryException)
             _fail(f"{out_of_memory(smk.rule)} (DuckDB: {str(exc).splitlines()[0]})")
         raise
+
+
+MEMORY_LINE = "rule {rule}: peak memory {peak:.0f} MiB; the job asked for {asked} MiB (mem_mb {mem_mb})"
+
+
+def log_memory(smk: Any) -> None:
+    """The job's peak resident memory next to what it asked the scheduler for (its ``mem_mb``), in its
+    log; a warning when the peak is past the request (a cluster would have killed the job)."""
+    peak = peak_rss_mib()
+    mem_mb = getattr(smk.resources, "mem_mb", None)
+    if not isinstance(mem_mb, (int, float)):
+        LOG.info("rule %s: peak memory %.0f MiB", smk.rule, peak)
+        return
+    asked = mem_mb * 10**6 / 2**20
+    LOG.info(MEMORY_LINE.format(rule=smk.rule, peak=peak, asked=f"{asked:.0f}", mem_mb=mem_mb))
+    if peak > asked:
+        LOG.warning("rule %s: the job used %.0f MiB, more than the %.0f MiB it asked for; give it more memory "
+                    "(the profile's set-resources mem_mb) so that a cluster does not kill it", smk.rule, peak, asked)
 
 
 def _fail(message: str) -> None:

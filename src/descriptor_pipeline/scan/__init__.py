@@ -7,7 +7,8 @@ candidates). The hash of a row is ``hash(xor(T, seed))`` with T the XOR over its
 ``hash(value, salt)``, the salt taken from the column's name: independent of column order and of how
 the columns are split over queries. Exact duplicates need no fingerprint: identical columns get identical bits in all of
 these (same rows, same order, same row groups) and in the sample, and :func:`equal_columns` confirms
-such candidates value by value in a narrow query over only them. Results per row group do not depend on DuckDB's thread count
+such candidates value by value in a narrow query over only them (ingest compares the sample instead
+when it holds every row). Results per row group do not depend on DuckDB's thread count
 or on how the files are batched (DuckDB reads a row group in one thread, in order), and Python
 combines them in (file, row group) order, so the statistics are the same bytes however many threads
 run.
@@ -17,8 +18,10 @@ grouped aggregate keeps one row of state per group, and past about 3,700 columns
 aggregates (some 18,000 aggregates, a state row wider than its 256 KiB blocks) the process dies of a
 division by zero (SIGFPE). Each of its queries also returns every row's XOR of hash terms over its own
 columns; Python XORs them into the row hashes, keeps the rows under the threshold, and reads their
-values back a block of columns at a time (one more read of the data, a join on file and row number),
-so no query reads every column at once: DuckDB holds one block's row groups, not the whole width's.
+values back a block of columns at a time with Arrow (one more read of the data: only the row groups
+that hold sampled rows, each file's footer parsed once, where a DuckDB query parses every footer and
+plans every column again; decimal columns go through DuckDB's CAST, as in the first round), so no
+read holds every column at once: one block's row groups, not the whole width's.
 A sample whose values exceed ``ingest.memory_mb`` (in the one-query form too) is read back the same
 way into a temporary file (:class:`~descriptor_pipeline.scan.store.SampleStore`). A column's statistics
 do not depend on the other columns in its query, so they are the same bytes either way.

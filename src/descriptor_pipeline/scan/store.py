@@ -45,9 +45,9 @@ class SampleStore:
         if self._array is not None:
             self._array[:, start : start + block.shape[1]] = block
             return
-        data = np.asfortranarray(block, dtype=np.float64).tobytes(order="F")
+        data = np.asfortranarray(block, dtype=np.float64)  # a copy only when the block is not column-major
         offset = start * rows * _ITEM
-        view = memoryview(data)
+        view = memoryview(data.T).cast("B")  # the transpose of a column-major array is C-contiguous: no copy
         while view:
             done = os.pwrite(self._fd, view, offset)
             view, offset = view[done:], offset + done
