@@ -7,7 +7,9 @@ Three measurements, each ingest in a fresh process (default settings, 2 DuckDB t
   kept in benchmarks/data/ for the next run); target peak <= 2 GiB;
 - rows: a table of ``--columns`` columns at ``--rows`` and 4x the rows (4 files each, row groups of
   ROW_GROUP rows); target ratio of the peaks <= 1.10;
-- files: the ``--rows`` table in 2 files and in 32 files; target ratio <= 1.10.
+- files: the ``--rows`` table in 2 files and in 32 files; target ratio <= 1.10;
+- speed (only when asked for): the suite's planted M and L tables (benchmarks/suite.py), ingest against
+  DuckDB's plain scan of the same files, side by side; target ratio <= 2.
 
 The peak is the child's own high-water mark (VmHWM): ``ru_maxrss`` of a child also counts the RSS its
 parent had when it forked (Linux keeps it across exec), which made earlier runs of ingest_memory.py
@@ -15,6 +17,7 @@ report the benchmark's own memory.
 
     python benchmarks/ingest_bounds.py                       # all three
     python benchmarks/ingest_bounds.py --only rows files     # without the 3.2 GiB wide table
+    python benchmarks/ingest_bounds.py --only speed --repeats 3
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest_memory import run_child, write_table  # this folder's sibling scripts
-from suite import HERE, duckdb_scan, warm_cache, write_planted
+from suite import HERE, SIZES, duckdb_scan, warm_cache, write_data, write_planted
 
 ROW_GROUP = 5_000  # rows per Parquet row group of the rows and files tables: DuckDB holds whole row groups
 
@@ -68,7 +71,7 @@ def measure(files: list[str], out: Path, label: str, repeats: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="+", choices=["width", "rows", "files"], default=["width", "rows", "files"])
+    parser.add_argument("--only", nargs="+", choices=["speed", "width", "rows", "files"], default=["width", "rows", "files"])
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--columns", type=int, default=2_000, help="wider than one aggregate query (1,000)")
     parser.add_argument("--repeats", type=int, default=1)
@@ -77,6 +80,12 @@ def main() -> None:
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
+        if "speed" in args.only:
+            for size in ("M", "L"):
+                files = write_data(size, args.data_dir)
+                results[f"speed{size}"] = measure(files, tmp_path / "out", f"{size} ({SIZES[size][0]:,} rows)", args.repeats)
+                ratio = results[f"speed{size}"]["seconds"] / results[f"speed{size}"]["duckdb_scan_seconds"]
+                print(f"  ingest / DuckDB plain scan at {size}: {ratio:.2f} (target <= 2)")
         if "width" in args.only:
             files = write_planted(args.data_dir / "wide-20000x21170", 20_000, 21_170, "wide")
             results["width"] = measure(files, tmp_path / "out", "p = 20,000", args.repeats)

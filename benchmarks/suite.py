@@ -53,6 +53,7 @@ from descriptor_pipeline.demo import make_table
 from descriptor_pipeline.dependence import HSIC, RDC, Spearman, all_pairs
 from descriptor_pipeline.report import read_benchmarks
 from descriptor_pipeline.settings import PASSES
+from descriptor_pipeline.stage import job_memory
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -112,6 +113,8 @@ def run_workflow(files: list[str], workdir: Path) -> dict:
         raise SystemExit(f"workflow failed in {workdir}:\n{(proc.stdout + proc.stderr)[-3000:]}")
     bench = read_benchmarks(sorted((workdir / "logs/benchmarks").glob("*.tsv")))
     jobs = {job: {"seconds": s, "max_rss_mib": rss} for job, s, rss in bench.iter_rows()}
+    for job, memory in job_memory(workdir / "logs").items():  # the jobs' own VmHWM and their mem_mb requests
+        jobs.setdefault(job, {}).update(memory)
     ingest = json.loads((workdir / "results/ingest/summary.json").read_text())
     passes = {p: json.loads((workdir / f"results/{p}/summary.json").read_text()) for p in PASSES}
     return {"wall": wall, "jobs": jobs, "ingest": ingest, "passes": passes}

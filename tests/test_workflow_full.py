@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from descriptor_pipeline.demo import make_table
-from workflow_helpers import DETERMINISTIC, REPO, RUN, assert_ok, copy_workflow, output_of, results_of, snakemake
+from workflow_helpers import (DETERMINISTIC, REPO, RUN, assert_ok, assert_requests_cover_peaks, copy_workflow, output_of,
+                              results_of, snakemake)
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +43,10 @@ def test_demo_recovers_planted_structure(demo_run: Path) -> None:
     for name in truth.one_way + truth.independent:
         assert name in members, name
         assert members[name] == {name} | copies_of.get(name, set())
+
+
+def test_every_job_of_the_demo_peaks_within_its_memory_request(demo_run: Path) -> None:
+    assert_requests_cover_peaks(demo_run, expected_jobs=10)
 
 
 def test_report_validates_and_conserves_columns(demo_run: Path) -> None:
@@ -158,6 +163,7 @@ def test_real_descriptor_table(workdir: Path) -> None:
         assert represented_by[pair[0]] != pair[1] and represented_by[pair[1]] != pair[0]
     for name, figure, is_rep in zip(clusters["descriptor"], clusters["predictability"], clusters["is_representative"]):
         assert is_rep or figure >= 0.5, name  # guarantee (a) on a real table
+    assert_requests_cover_peaks(workdir)  # every job within its mem_mb (docs/benchmarks.md)
 
 
 def test_alternatives_tsv_matches_the_report(demo_run: Path) -> None:

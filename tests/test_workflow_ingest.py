@@ -224,20 +224,24 @@ def test_embedded_demo_ingest_matches_planted_truth(workdir):
 
 
 def test_ingest_memory_request_follows_sample_and_row_groups(workdir: Path) -> None:
-    """The ingest job asks for 1,500 + 2 H + 3 G MB (H: the sample values held in memory, a quarter of
-    `ingest.memory_mb` once the sample is larger than that; G: largest row group)."""
+    """The ingest job asks for 1.1 x (250 + k H + 5.5 G + 10 F) MiB, in MB rounded up to 10 (H: the sample
+    values held in memory, a quarter of `ingest.memory_mb` once the sample is larger than that, k = 6.7
+    when one query returns them; G: largest row group; F: the files' footers)."""
     (workdir / "data").mkdir()
     rng = np.random.default_rng(0)
     data = rng.normal(size=(200, 60_000))
     table = pa.table({f"c{i}": data[i] for i in range(200)})
     pq.write_table(table, workdir / "data/a.parquet", row_group_size=60_000)  # one row group: 92 MiB
     pq.write_table(table.slice(0, 10_000), workdir / "data/b.parquet", row_group_size=5_000)
-    group = pq.read_metadata(workdir / "data/a.parquet").row_group(0).total_byte_size / 2**20
-    for sample_rows, memory_mb, held in [
-        (20_000, 1024, 200 * 20_000 * 8 / 2**20),  # the sample, 30.5 MiB, in memory
-        (0, 64, 64 / 4),  # every row, 107 MiB: past the budget, in a file, blocks of 16 MiB in memory
+    metadata = [pq.read_metadata(workdir / f"data/{name}.parquet") for name in "ab"]
+    group = metadata[0].row_group(0).total_byte_size / 2**20
+    footers = sum(m.serialized_size for m in metadata) / 2**20
+    for sample_rows, memory_mb, k, held in [
+        (20_000, 1024, 6.7, 200 * 20_000 * 8 / 2**20),  # the sample, 30.5 MiB, in memory, from one query
+        (0, 64, 2.0, 64 / 4),  # every row, 107 MiB: past the budget, in a file, blocks of 16 MiB in memory
     ]:
-        expected = int(-(-(1500 + 2 * held + 3 * group) // 100) * 100)
+        mib = 250 + k * held + 5.5 * group + 10 * min(footers, memory_mb / 32)
+        expected = int(-(-mib * 1.1 * 2**20 // 10**7) * 10)
         dry = run_snakemake(workdir, {"input": "data/*.parquet", "sample_rows": sample_rows,
                                       "ingest": {"memory_mb": memory_mb}}, "--dry-run", target=TARGET)
         assert f"mem_mb={expected}" in output_of(dry), output_of(dry)[-3000:]

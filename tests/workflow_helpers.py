@@ -77,3 +77,15 @@ def assert_ok(proc: subprocess.CompletedProcess) -> None:
     assert proc.returncode == 0, output_of(proc)[-5000:]
 
 
+
+
+def assert_requests_cover_peaks(wd: Path, expected_jobs: int = 8) -> None:
+    """Every job of the run in ``wd`` peaked (its own VmHWM, in its log) at or under the memory it asked
+    the scheduler for (mem_mb): a cluster would not have killed it."""
+    from descriptor_pipeline.stage import job_memory
+
+    jobs = job_memory(wd / "logs")
+    assert len(jobs) >= expected_jobs, sorted(jobs)
+    over = {job: m for job, m in jobs.items() if m["peak_mib"] > m.get("asked_mib", float("inf"))}
+    assert not over, over
+    assert all("asked_mib" in m for m in jobs.values()), jobs

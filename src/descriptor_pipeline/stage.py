@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import faulthandler
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -55,6 +56,21 @@ def log_memory(smk: Any) -> None:
     if peak > asked:
         LOG.warning("rule %s: the job used %.0f MiB, more than the %.0f MiB it asked for; give it more memory "
                     "(the profile's set-resources mem_mb) so that a cluster does not kill it", smk.rule, peak, asked)
+
+
+def job_memory(log_dir: str | os.PathLike[str]) -> dict[str, dict[str, float]]:
+    """Per job of a run (its log's name, e.g. ``hsic`` or ``shards/hsic-0``): ``peak_mib`` and, where the
+    job had a ``mem_mb``, ``asked_mib``, read from the lines :func:`log_memory` wrote in ``log_dir``."""
+    pattern = re.compile(r"rule \S+: peak memory (\d+) MiB(?:; the job asked for (\d+) MiB)?")
+    found: dict[str, dict[str, float]] = {}
+    root = Path(log_dir)
+    for log in sorted(root.rglob("*.log")):
+        for match in pattern.finditer(log.read_text(encoding="utf-8", errors="replace")):
+            entry = {"peak_mib": float(match.group(1))}
+            if match.group(2):
+                entry["asked_mib"] = float(match.group(2))
+            found[log.relative_to(root).with_suffix("").as_posix()] = entry
+    return found
 
 
 def _fail(message: str) -> None:

@@ -21,7 +21,7 @@ rule backtrack:
     conda:
         conda_env("cpu")
     resources:
-        mem_mb=2000,
+        mem_mb=backtrack_mem_mb(),
         runtime=runtime("backtrack"),
     params:
         passes=ENABLED_PASSES,
@@ -48,7 +48,7 @@ rule alternatives:
     conda:
         conda_env("cpu")
     resources:
-        mem_mb=1000,
+        mem_mb=fixed_mem_mb("alternatives"),
         runtime=runtime("alternatives"),
     script:
         "../scripts/alternatives.py"

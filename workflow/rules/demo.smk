@@ -9,7 +9,7 @@ rule demo_data:
     conda:
         conda_env("cpu")
     resources:
-        mem_mb=2000,
+        mem_mb=fixed_mem_mb("demo_data"),
         runtime=runtime("demo_data"),
     script:
         "../scripts/demo_data.py"

@@ -20,7 +20,7 @@ rule report_figures:
     conda:
         conda_env("cpu")
     resources:
-        mem_mb=2000,
+        mem_mb=fixed_mem_mb("report_figures"),
         runtime=runtime("report_figures"),
     params:
         passes=ENABLED_PASSES,
@@ -43,7 +43,7 @@ rule report_benchmarks:
     conda:
         conda_env("cpu")
     resources:
-        mem_mb=1000,
+        mem_mb=fixed_mem_mb("report_benchmarks"),
         runtime=runtime("report_figures"),
     params:
         benchmarks=benchmark_files(),

@@ -1,6 +1,8 @@
 """What each job asks a cluster scheduler for (SLURM: --mem, --time, --gpus): time and memory estimates."""
 
 import functools
+import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
 
@@ -39,27 +41,61 @@ def runtime(rule_name):
     return lambda wildcards, attempt: minutes * attempt
 
 
-@functools.cache
-def input_values_mb(max_rows):
-    """MiB of float64 values of every input column over at most ``max_rows`` rows (0 = all rows).
+# Memory requests: each a model of the job's peak resident memory (MiB) fitted to the peaks the jobs
+# themselves log (VmHWM) on the suite's planted tables S, M, L and p = 20,000, asked with MARGIN on top
+# (docs/benchmarks.md, "Memory and time requests of the rules"; benchmarks/memory_requests.py). A job
+# whose inputs exist when it is scheduled (Snakemake evaluates resources again then) is sized from them:
+# a pass from the columns it gets and the rows of the sample; before that (a dry run) from the input's
+# width, an upper bound.
+MARGIN = 1.1
+BASE_MIB = 250  # Python, NumPy, Arrow, Polars and igraph loaded
+FIXED_MIB = {  # rules whose peak does not grow with the table (measured 69-99, 93-101, 165, 173-204, 219-230)
+    "select": 100,
+    "alternatives": 100,
+    "demo_data": 200,
+    "report_benchmarks": 210,
+    "report_figures": 240,
+}
+PASS_MODEL = {  # peak = BASE + k V + min(c V, 8 block_memory_mb) + q min(P, block_memory_mb), see pass_peak_mib
+    "spearman": (1.0, 2.4, 4),
+    "hsic": (2.0, 18.0, 4),
+    "rdc": (1.0, 9.5, 1),
+}
 
-    Read from the Parquet footers when the workflow is parsed: the columns of the first file (all files
-    have the same) and row counts until ``max_rows`` is reached. An upper bound of what ingest keeps.
-    None when the input is the demo (written by a rule) or cannot be read (the ingest rule reports that).
-    """
+
+def _mib_request(mib):
+    """MB (rounded up to 10) asking for ``mib`` MiB with MARGIN."""
+    return int(-(-mib * MARGIN * 2**20 // 10**7) * 10)
+
+
+def fixed_mem_mb(rule_name):
+    """Memory of a rule whose peak does not grow with the table, times the attempt."""
+    megabytes = _mib_request(FIXED_MIB[rule_name])
+    return lambda wildcards, attempt: megabytes * attempt
+
+
+@functools.cache
+def _metadata(path):
+    return pq.read_metadata(path)
+
+
+@functools.cache
+def input_shape():
+    """(columns, rows, largest row group in MiB, footers in MiB, largest footer in MiB) of the input
+    from the Parquet footers when the workflow is parsed: columns of the first file (all files have the
+    same), the row groups and footers of the first 8 files (the footers' sum scaled to every file);
+    None when the input is the demo (written by a rule) or cannot be read (the ingest rule reports that)."""
     if not config["input"]:
         return None
     try:
-        columns = len(pq.read_schema(INPUT_FILES[0]).names)
-        rows = 0
-        for path in INPUT_FILES:
-            rows += pq.read_metadata(path).num_rows
-            if max_rows and rows >= max_rows:
-                rows = max_rows
-                break
+        first = [_metadata(path) for path in INPUT_FILES[:8]]
+        rows = sum(pq.read_metadata(path).num_rows for path in INPUT_FILES)
     except Exception:
         return None
-    return columns * rows * 8 / 2**20
+    group = max((m.row_group(i).total_byte_size for m in first for i in range(m.num_row_groups)), default=0)
+    footers = sum(m.serialized_size for m in first) * len(INPUT_FILES) / len(first)
+    largest = max(m.serialized_size for m in first)
+    return first[0].num_columns, rows, group / 2**20, footers / 2**20, largest / 2**20
 
 
 def rows_used(pass_name=None):
@@ -71,76 +107,98 @@ def rows_used(pass_name=None):
     return min(limits) if limits else 0
 
 
-def _scaled(megabytes):
-    """A resource function: ``megabytes`` (rounded up to 100 MB) times the attempt."""
-    megabytes = int(-(-megabytes // 100) * 100)
-    return lambda wildcards, attempt: megabytes * attempt
+def _rows(limit, rows):
+    return min(limit, rows) if limit else rows
 
 
-@functools.cache
-def input_columns():
-    """Columns of the first input file; 0 if unknown (the demo, or a file that cannot be read)."""
-    try:
-        return len(pq.read_schema(INPUT_FILES[0]).names)
-    except Exception:
-        return 0
-
-
-@functools.cache
-def largest_row_group_mb():
-    """MiB of the largest Parquet row group (uncompressed) in the first 8 input files; 0 if unknown."""
-    try:
-        return max(
-            meta.row_group(i).total_byte_size / 2**20
-            for meta in (pq.read_metadata(path) for path in INPUT_FILES[:8])
-            for i in range(meta.num_row_groups)
-        )
-    except Exception:
-        return 0
+def ingest_peak_mib(columns, rows, group_mib, footers_mib):
+    """Ingest's peak (MiB): BASE + k H + 5.5 S + F, with H the sample's float64 values held in memory (a
+    quarter of `ingest.memory_mb` once they spill to a file), k = 6.7 when one query returns the sample
+    rows (every column in one query, the values within the budget: DuckDB's list states, the Arrow
+    result, the columns and the sample) and 2 otherwise; S the share of the largest row group one query
+    reads (DuckDB decodes whole row groups, one per thread; at most COLUMN_GROUP columns a query); F
+    ten times the footers kept (a wide footer takes about ten times its size on disk), at most a 32nd
+    of the budget."""
+    budget = config["ingest"]["memory_mb"]
+    values = _rows(config["sample_rows"], rows) * columns * 8 / 2**20
+    one_query = columns <= COLUMN_GROUP and values <= budget
+    held = values if values <= budget else budget / 4
+    share = min(1.0, COLUMN_GROUP / columns) if columns else 1.0
+    return BASE_MIB + (6.7 if one_query else 2.0) * held + 5.5 * share * group_mib + 10 * min(footers_mib, budget / 32)
 
 
 def ingest_mem_mb():
-    """Memory of ingest in MB: 1,500 for DuckDB's buffers and aggregate states, twice the sample's values
-    held in memory (the sample and one block in flight) and 3 times the largest row group's share that one
-    query reads (DuckDB decodes whole row groups, one per thread; a query reads at most COLUMN_GROUP
-    columns); 4,000 when the input size is not known at parse time (the demo).
-
-    A sample larger than `ingest.memory_mb` is kept in a temporary file and only blocks of a quarter of
-    that budget are in memory, so the request is bounded by the setting, not by the table's width.
-    Measured against: docs/benchmarks.md, "Memory and time requests of the rules".
-    """
-    values = input_values_mb(rows_used())
-    if values is None:
-        return _scaled(4000)
-    budget = config["ingest"]["memory_mb"]
-    held = values if values <= budget else budget / 4
-    columns = input_columns()
-    share = min(1.0, COLUMN_GROUP / columns) if columns else 1.0
-    return _scaled(1500 + 2 * held + 3 * share * largest_row_group_mb())
+    """Memory of ingest in MB from the input's footers; 4,000 when the input is not known at parse time
+    (the demo). Bounded by `ingest.memory_mb`, not by the table's width or length."""
+    shape = input_shape()
+    megabytes = 4000 if shape is None else _mib_request(ingest_peak_mib(*shape[:4]))
+    return lambda wildcards, attempt: megabytes * attempt
 
 
 def reduce_mem_mb():
-    """Memory of the reduce job in MB: 1,000 plus twice the largest row group (one row group of the kept
-    columns is read, then written)."""
-    return _scaled(1000 + 2 * largest_row_group_mb())
+    """Memory of the reduce job in MB: BASE - 70 + 2 x the largest row group (one row group of the kept
+    columns is read, then written) + 10 x the largest footer (one file is open at a time)."""
+    shape = input_shape()
+    megabytes = 1000 if shape is None else _mib_request(BASE_MIB - 70 + 2.0 * shape[2] + 10 * shape[4])
+    return lambda wildcards, attempt: megabytes * attempt
+
+
+def pass_peak_mib(pass_name, columns, rows):
+    """A dependence pass's peak (MiB) over ``columns`` x ``rows``: BASE + k V + min(c V, 8 B) + q min(P, B),
+    with V the float64 values it reads, B `block_memory_mb`, 8 B the most its feature cache keeps, and P
+    a block product's size (columns^2 float32) up to B; k, c, q per measure (PASS_MODEL): Spearman's ranks
+    (c = 2.4), HSIC's random features before their compression (18), RDC's 20 features (9.5)."""
+    k, c, q = PASS_MODEL[pass_name]
+    block = config["block_memory_mb"]
+    values = columns * rows * 8 / 2**20
+    product = min(columns * columns * 4 / 2**20, block)
+    return BASE_MIB + k * values + min(c * values, 8 * block) + q * product
+
+
+def _lines(path):
+    with open(path, "rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def pass_shape(pass_name, input):
+    """(columns, rows) a pass reads: from its survivors list and the sample when they exist, else the
+    input's width and rows; None when neither is known (the demo, before it is written)."""
+    limit = rows_used(pass_name)
+    try:
+        return _lines(input.survivors), _rows(limit, pq.read_metadata(input.sample).num_rows)
+    except Exception:
+        shape = input_shape()
+        return None if shape is None else (shape[0], _rows(limit, shape[1]))
 
 
 def pass_mem_mb(pass_name):
-    """Memory of a dependence pass in MB: 1,000 + 12 x `block_memory_mb` (block products and their
-    temporaries, 4x; the feature cache, at most 8x) plus twice the values of the sample it reads (a
-    float64 copy and its features).
-
-    An upper bound from the input's width, as the survivors of the earlier stages are not known when
-    the workflow is parsed; 8,000 when the input size is not known at parse time (the demo). Measured
-    against: docs/benchmarks.md, "Memory and time requests of the rules".
-    """
-    values = input_values_mb(rows_used(pass_name))
-    if values is None:
-        return _scaled(8000)
-    return _scaled(1000 + 12 * config["block_memory_mb"] + 2 * values)
+    """Memory of a dependence pass (or of one of its shards) in MB; 8,000 when nothing is known yet."""
+    def mem_mb(wildcards, input, attempt):
+        shape = pass_shape(pass_name, input)
+        return (8000 if shape is None else _mib_request(pass_peak_mib(pass_name, *shape))) * attempt
+    return mem_mb
 
 
 def max_pass_mem_mb():
-    """Memory of the stability job in MB, that of the largest enabled pass (it runs them one at a time)."""
-    sizes = [pass_mem_mb(p)(None, 1) for p in ENABLED_PASSES] or [1000]
-    return _scaled(max(sizes))
+    """Memory of the stability job in MB, that of the largest enabled pass (it runs them one at a time on
+    the survivors of ingest)."""
+    def mem_mb(wildcards, input, attempt):
+        sizes = [pass_mem_mb(p)(wildcards, input, 1) for p in ENABLED_PASSES] or [1000]
+        return max(sizes) * attempt
+    return mem_mb
+
+
+def backtrack_mem_mb():
+    """Memory of the backtrack job in MB: BASE - 55 + 0.0132 MiB per descriptor kept by ingest and 0.0066
+    per sampled row (its end-to-end predictability reads the sample)."""
+    def mem_mb(wildcards, input, attempt):
+        try:
+            summary = json.loads(Path(input.ingest_summary).read_text())
+            columns, rows = summary["kept"], summary["sample_rows"]
+        except Exception:
+            shape = input_shape()
+            if shape is None:
+                return 2000 * attempt
+            columns, rows = shape[0], _rows(config["sample_rows"], shape[1])
+        return _mib_request(BASE_MIB - 55 + 0.0132 * columns + 0.0066 * rows) * attempt
+    return mem_mb

@@ -16,7 +16,7 @@ rule select:
     conda:
         conda_env("cpu")
     resources:
-        mem_mb=1000,
+        mem_mb=fixed_mem_mb("select"),
         runtime=runtime("select"),
     script:
         "../scripts/select.py"

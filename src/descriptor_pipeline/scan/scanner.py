@@ -46,11 +46,16 @@ def _as_float64(column: pa.ChunkedArray) -> pa.ChunkedArray:
 class _Readers:
     """Arrow readers of the input files, opened once and kept while their footers fit ``budget`` bytes
     (serialized; in memory a footer takes about ten times that, 50 MB for 20,000 columns; the scanner
-    gives a 32nd of ``ingest.memory_mb``); past it a file is opened again for each block of columns (a
-    wide footer takes 0.08 s to parse), so the number of files sets no peak."""
+    gives a 32nd of ``ingest.memory_mb``), past it opened again for each block of columns (0.08 s for a
+    20,000-column footer), so the number of files sets no peak.
 
-    def __init__(self, files: Sequence[str], budget: int) -> None:
-        self.files, self.budget = files, budget
+    ``pre_buffer``: coalesced reads of a row group's column chunks (1.6x faster on 20,000 columns), but
+    a reader keeps the chunks it pre-buffered until its next read, so the scanner asks for it only where
+    one block's chunks of every file fit a quarter of the memory budget.
+    """
+
+    def __init__(self, files: Sequence[str], budget: int, pre_buffer: bool) -> None:
+        self.files, self.budget, self.pre_buffer = files, budget, pre_buffer
         self.kept: dict[int, pq.ParquetFile] = {}
         self.open: dict[int, pq.ParquetFile] = {}
         self.used = 0
@@ -59,7 +64,7 @@ class _Readers:
         if i in self.kept:
             return self.kept[i]
         if i not in self.open:
-            reader = pq.ParquetFile(self.files[i])
+            reader = pq.ParquetFile(self.files[i], pre_buffer=self.pre_buffer)
             size = reader.metadata.serialized_size
             if self.used + size <= self.budget:
                 self.used += size
@@ -69,7 +74,7 @@ class _Readers:
         return self.open[i]
 
     def done(self, i: int) -> None:
-        """File ``i`` is not needed again for this block: closed unless it is kept."""
+        """File ``i`` is not needed again for this block of columns: closed unless it is kept."""
         reader = self.open.pop(i, None)
         if reader is not None:
             reader.close()
@@ -110,6 +115,7 @@ class Scanner:
         self.on_batch = on_batch
         self.memory_bytes, self.spill_dir = int(memory_bytes), spill_dir
         self.batches = batches(source.files, file_rows, len(names), chunk_rows)
+        self.row_group_rows = [list(sizes) for sizes in row_group_rows]
         self.bounds = row_group_bounds(row_group_rows)
         self.seed_key = (seed ^ _SEED_SALT) & (2**64 - 1)
         # Each column's term of the row hash is salted with its name, not its place in the files.
@@ -234,7 +240,8 @@ class Scanner:
         target, p = ids.size, len(self.names)
         width = max(1, min(COLUMN_GROUP, self.memory_bytes // 4 // max(8 * target, 1)))
         files, rn = ids >> _ROW_BITS, ids & ((1 << _ROW_BITS) - 1)
-        readers = _Readers(self.source.files, self.memory_bytes // 32)
+        held = sum(max(sizes, default=0) for sizes in self.row_group_rows) * width * 8  # pre-buffered, at most
+        readers = _Readers(self.source.files, self.memory_bytes // 32, pre_buffer=held <= self.memory_bytes // 4)
         types = {field.name: field.type for field in readers.get(0).schema_arrow}  # one schema, not one per name
         decimal = np.array([pa.types.is_decimal(_value_type(types[n])) for n in self.names], dtype=bool)
         # per file and row group: the rows it holds (within the group) and their places in the sample
@@ -254,22 +261,12 @@ class Scanner:
                 block = buffer[:, : hi - lo]
                 block.fill(np.nan)
                 arrow = [j for j in range(lo, hi) if not decimal[j]]
+                step = max(1024, self.memory_bytes // 16 // max(8 * len(arrow), 1))  # rows per Arrow batch
                 for n, (i, g, rows, at) in enumerate(wanted):
-                    try:
-                        table = readers.get(i).read_row_group(g, columns=[self.names[j] for j in arrow],
-                                                              use_threads=self.threads > 1)
-                    except (pa.ArrowException, OSError, KeyError, IndexError, ValueError) as exc:
-                        raise PipelineError(f"{self.source.files[i]}: Arrow could not read the sampled rows back "
-                                            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
-                                            "an input file is damaged or changed during the run") from None
+                    if arrow:
+                        self._read_back(block, lo, arrow, readers.get(i), i, g, rows, at, step)
                     if n + 1 == len(wanted) or wanted[n + 1][0] != i:
                         readers.done(i)
-                    if table.num_rows <= int(rows.max()):
-                        raise PipelineError(f"{self.source.files[i]}: row group {g} has {table.num_rows} rows, fewer "
-                                            "than when it was scanned; an input file changed during the run")
-                    for k, j in enumerate(arrow):
-                        block[at, j - lo] = _floats(_as_float64(table.column(k)))[rows]
-                    del table
                 if len(arrow) < hi - lo:
                     self._fill_sql(block, lo, [j for j in range(lo, hi) if decimal[j]], files, rn)
                 block[~np.isfinite(block)] = np.nan
@@ -278,6 +275,33 @@ class Scanner:
         finally:
             readers.close()
         progress.finish()
+
+    def _read_back(self, block: np.ndarray, lo: int, columns: list[int], reader: pq.ParquetFile, i: int, g: int,
+                   rows: np.ndarray, at: np.ndarray, step: int) -> None:
+        """``columns`` of rows ``rows`` of row group ``g`` of file ``i`` into ``block``'s rows ``at``, read
+        ``step`` rows at a time (a row group may be far larger than the memory budget)."""
+        order = np.argsort(rows, kind="stable")
+        rows, at = rows[order], at[order]
+        start = 0
+        names, threads = [self.names[j] for j in columns], self.threads > 1
+        try:
+            if self.row_group_rows[i][g] <= step:  # one read (a batch reader costs 0.06 s to set up at 20,000 columns)
+                batches = [reader.read_row_group(g, columns=names, use_threads=threads)]
+            else:
+                batches = reader.iter_batches(batch_size=step, row_groups=[g], columns=names, use_threads=threads)
+            for batch in batches:
+                stop = start + batch.num_rows
+                a, b = np.searchsorted(rows, [start, stop])
+                for k, j in enumerate(columns):
+                    block[at[a:b], j - lo] = _floats(_as_float64(batch.column(k)))[rows[a:b] - start]
+                start = stop
+        except (pa.ArrowException, OSError, KeyError, IndexError, ValueError) as exc:
+            raise PipelineError(f"{self.source.files[i]}: Arrow could not read the sampled rows back "
+                                f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                                "an input file is damaged or changed during the run") from None
+        if start <= int(rows[-1]):
+            raise PipelineError(f"{self.source.files[i]}: row group {g} has {start} rows, fewer than when it was "
+                                "scanned; an input file changed during the run")
 
     def _fill_sql(self, block: np.ndarray, lo: int, columns: list[int], files: np.ndarray, rn: np.ndarray) -> None:
         """``columns`` (indices of descriptors, ``block``'s columns from ``lo``) of the sampled rows through
