@@ -224,7 +224,7 @@ def test_embedded_demo_ingest_matches_planted_truth(workdir):
 
 
 def test_ingest_memory_request_follows_sample_and_row_groups(workdir: Path) -> None:
-    """The ingest job asks for 1.1 x (250 + k H + 5.5 G + 10 F) MiB, in MB rounded up to 10 (H: the sample
+    """The ingest job asks for 1.1 x (280 + k H + 5.5 G + 10 F) MiB, in MB rounded up to 10 (H: the sample
     values held in memory, a quarter of `ingest.memory_mb` once the sample is larger than that, k = 6.7
     when one query returns them; G: largest row group; F: the files' footers)."""
     (workdir / "data").mkdir()
@@ -240,7 +240,7 @@ def test_ingest_memory_request_follows_sample_and_row_groups(workdir: Path) -> N
         (20_000, 1024, 6.7, 200 * 20_000 * 8 / 2**20),  # the sample, 30.5 MiB, in memory, from one query
         (0, 64, 2.0, 64 / 4),  # every row, 107 MiB: past the budget, in a file, blocks of 16 MiB in memory
     ]:
-        mib = 250 + k * held + 5.5 * group + 10 * min(footers, memory_mb / 32)
+        mib = 280 + k * held + 5.5 * group + 10 * min(footers, memory_mb / 32)
         expected = int(-(-mib * 1.1 * 2**20 // 10**7) * 10)
         dry = run_snakemake(workdir, {"input": "data/*.parquet", "sample_rows": sample_rows,
                                       "ingest": {"memory_mb": memory_mb}}, "--dry-run", target=TARGET)

@@ -112,7 +112,7 @@ def _rows(limit, rows):
 
 
 def ingest_peak_mib(columns, rows, group_mib, footers_mib):
-    """Ingest's peak (MiB): BASE + k H + 5.5 S + F, with H the sample's float64 values held in memory (a
+    """Ingest's peak (MiB): BASE + 30 (DuckDB) + k H + 5.5 S + F, with H the sample's float64 values held in memory (a
     quarter of `ingest.memory_mb` once they spill to a file), k = 6.7 when one query returns the sample
     rows (every column in one query, the values within the budget: DuckDB's list states, the Arrow
     result, the columns and the sample) and 2 otherwise; S the share of the largest row group one query
@@ -124,7 +124,8 @@ def ingest_peak_mib(columns, rows, group_mib, footers_mib):
     one_query = columns <= COLUMN_GROUP and values <= budget
     held = values if values <= budget else budget / 4
     share = min(1.0, COLUMN_GROUP / columns) if columns else 1.0
-    return BASE_MIB + (6.7 if one_query else 2.0) * held + 5.5 * share * group_mib + 10 * min(footers_mib, budget / 32)
+    base = BASE_MIB + 30  # and DuckDB
+    return base + (6.7 if one_query else 2.0) * held + 5.5 * share * group_mib + 10 * min(footers_mib, budget / 32)
 
 
 def ingest_mem_mb():
