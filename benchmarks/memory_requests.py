@@ -19,6 +19,8 @@ from pathlib import Path
 
 from suite import HERE, job_order, run_workflow, warm_cache, write_data, write_planted  # this folder's sibling
 
+from descriptor_pipeline.stage import job_memory
+
 WIDE = ("wide-20000x21170", 20_000, 21_170)  # benchmarks/wide_workflow.py's table: 20,009 columns
 
 
@@ -35,8 +37,9 @@ def main() -> None:
         else:
             files = write_data(size, args.data_dir)
         warm_cache(files)
-        run = run_workflow(files, args.data_dir / f"memory-{size}-run")
-        jobs = {job: figures for job, figures in run["jobs"].items() if "peak_mib" in figures}
+        workdir = args.data_dir / f"memory-{size}-run"
+        run = run_workflow(files, workdir)
+        jobs = job_memory(workdir / "logs")
         results[size] = jobs
         print(f"[{size}] {run['wall']:.0f} s")
         print(f"{'job':<22} {'asked MiB':>10} {'peak MiB':>9} {'ratio':>6}")

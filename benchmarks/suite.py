@@ -114,7 +114,8 @@ def run_workflow(files: list[str], workdir: Path) -> dict:
     bench = read_benchmarks(sorted((workdir / "logs/benchmarks").glob("*.tsv")))
     jobs = {job: {"seconds": s, "max_rss_mib": rss} for job, s, rss in bench.iter_rows()}
     for job, memory in job_memory(workdir / "logs").items():  # the jobs' own VmHWM and their mem_mb requests
-        jobs.setdefault(job, {}).update(memory)
+        if job in jobs:  # report_benchmarks has a log but no benchmark file (it reads them)
+            jobs[job].update(memory)
     ingest = json.loads((workdir / "results/ingest/summary.json").read_text())
     passes = {p: json.loads((workdir / f"results/{p}/summary.json").read_text()) for p in PASSES}
     return {"wall": wall, "jobs": jobs, "ingest": ingest, "passes": passes}
