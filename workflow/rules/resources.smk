@@ -49,12 +49,14 @@ def runtime(rule_name):
 # width, an upper bound.
 MARGIN = 1.1
 BASE_MIB = 250  # Python, NumPy, Arrow, Polars and igraph loaded
-FIXED_MIB = {  # rules whose peak does not grow with the table (measured 69-99, 93-101, 165, 173-204, 219-230)
-    "select": 100,
-    "alternatives": 100,
-    "demo_data": 200,
-    "report_benchmarks": 210,
-    "report_figures": 240,
+FIXED_MIB = {  # rules whose peak does not grow with the table: their peaks in a first run after an
+    # install, which compiles the package's modules (about 35 MiB more than later runs: 67-99, 68-101,
+    # 165, 172-239, 191-268 MiB measured)
+    "select": 110,
+    "alternatives": 110,
+    "demo_data": 210,
+    "report_benchmarks": 250,
+    "report_figures": 280,
 }
 PASS_MODEL = {  # peak = BASE + k V + min(c V, 8 block_memory_mb) + q min(P, block_memory_mb), see pass_peak_mib
     "spearman": (1.0, 2.4, 4),
@@ -84,7 +86,8 @@ def input_shape():
     """(columns, rows, largest row group in MiB, footers in MiB, largest footer in MiB) of the input
     from the Parquet footers when the workflow is parsed: columns of the first file (all files have the
     same), the row groups and footers of the first 8 files (the footers' sum scaled to every file);
-    None when the input is the demo (written by a rule) or cannot be read (the ingest rule reports that)."""
+    None when the input is the demo (written by a rule) or cannot be read (the ingest rule reports that).
+    """
     if not config["input"]:
         return None
     try:
@@ -92,7 +95,14 @@ def input_shape():
         rows = sum(pq.read_metadata(path).num_rows for path in INPUT_FILES)
     except Exception:
         return None
-    group = max((m.row_group(i).total_byte_size for m in first for i in range(m.num_row_groups)), default=0)
+    group = max(
+        (
+            m.row_group(i).total_byte_size
+            for m in first
+            for i in range(m.num_row_groups)
+        ),
+        default=0,
+    )
     footers = sum(m.serialized_size for m in first) * len(INPUT_FILES) / len(first)
     largest = max(m.serialized_size for m in first)
     return first[0].num_columns, rows, group / 2**20, footers / 2**20, largest / 2**20
@@ -125,7 +135,12 @@ def ingest_peak_mib(columns, rows, group_mib, footers_mib):
     held = values if values <= budget else budget / 4
     share = min(1.0, COLUMN_GROUP / columns) if columns else 1.0
     base = BASE_MIB + 30  # and DuckDB
-    return base + (6.7 if one_query else 2.0) * held + 5.5 * share * group_mib + 10 * min(footers_mib, budget / 32)
+    return (
+        base
+        + (6.7 if one_query else 2.0) * held
+        + 5.5 * share * group_mib
+        + 10 * min(footers_mib, budget / 32)
+    )
 
 
 def ingest_mem_mb():
@@ -137,10 +152,15 @@ def ingest_mem_mb():
 
 
 def reduce_mem_mb():
-    """Memory of the reduce job in MB: BASE - 70 + 2 x the largest row group (one row group of the kept
-    columns is read, then written) + 10 x the largest footer (one file is open at a time)."""
+    """Memory of the reduce job in MB: BASE - 40 + 2 x the largest row group (one row group of the kept
+    columns is read, then written) + 10 x the largest footer (one file is open at a time).
+    """
     shape = input_shape()
-    megabytes = 1000 if shape is None else _mib_request(BASE_MIB - 70 + 2.0 * shape[2] + 10 * shape[4])
+    megabytes = (
+        1000
+        if shape is None
+        else _mib_request(BASE_MIB - 40 + 2.0 * shape[2] + 10 * shape[4])
+    )
     return lambda wildcards, attempt: megabytes * attempt
 
 
@@ -148,7 +168,8 @@ def pass_peak_mib(pass_name, columns, rows):
     """A dependence pass's peak (MiB) over ``columns`` x ``rows``: BASE + k V + min(c V, 8 B) + q min(P, B),
     with V the float64 values it reads, B `block_memory_mb`, 8 B the most its feature cache keeps, and P
     a block product's size (columns^2 float32) up to B; k, c, q per measure (PASS_MODEL): Spearman's ranks
-    (c = 2.4), HSIC's random features before their compression (18), RDC's 20 features (9.5)."""
+    (c = 2.4), HSIC's random features before their compression (18), RDC's 20 features (9.5).
+    """
     k, c, q = PASS_MODEL[pass_name]
     block = config["block_memory_mb"]
     values = columns * rows * 8 / 2**20
@@ -163,10 +184,13 @@ def _lines(path):
 
 def pass_shape(pass_name, input):
     """(columns, rows) a pass reads: from its survivors list and the sample when they exist, else the
-    input's width and rows; None when neither is known (the demo, before it is written)."""
+    input's width and rows; None when neither is known (the demo, before it is written).
+    """
     limit = rows_used(pass_name)
     try:
-        return _lines(input.survivors), _rows(limit, pq.read_metadata(input.sample).num_rows)
+        return _lines(input.survivors), _rows(
+            limit, pq.read_metadata(input.sample).num_rows
+        )
     except Exception:
         shape = input_shape()
         return None if shape is None else (shape[0], _rows(limit, shape[1]))
@@ -174,24 +198,31 @@ def pass_shape(pass_name, input):
 
 def pass_mem_mb(pass_name):
     """Memory of a dependence pass (or of one of its shards) in MB; 8,000 when nothing is known yet."""
+
     def mem_mb(wildcards, input, attempt):
         shape = pass_shape(pass_name, input)
-        return (8000 if shape is None else _mib_request(pass_peak_mib(pass_name, *shape))) * attempt
+        return (
+            8000 if shape is None else _mib_request(pass_peak_mib(pass_name, *shape))
+        ) * attempt
+
     return mem_mb
 
 
 def max_pass_mem_mb():
     """Memory of the stability job in MB, that of the largest enabled pass (it runs them one at a time on
     the survivors of ingest)."""
+
     def mem_mb(wildcards, input, attempt):
         sizes = [pass_mem_mb(p)(wildcards, input, 1) for p in ENABLED_PASSES] or [1000]
         return max(sizes) * attempt
+
     return mem_mb
 
 
 def backtrack_mem_mb():
-    """Memory of the backtrack job in MB: BASE - 55 + 0.0132 MiB per descriptor kept by ingest and 0.0066
+    """Memory of the backtrack job in MB: BASE - 20 + 0.0132 MiB per descriptor kept by ingest and 0.0066
     per sampled row (its end-to-end predictability reads the sample)."""
+
     def mem_mb(wildcards, input, attempt):
         try:
             summary = json.loads(Path(input.ingest_summary).read_text())
@@ -201,5 +232,6 @@ def backtrack_mem_mb():
             if shape is None:
                 return 2000 * attempt
             columns, rows = shape[0], _rows(config["sample_rows"], shape[1])
-        return _mib_request(BASE_MIB - 55 + 0.0132 * columns + 0.0066 * rows) * attempt
+        return _mib_request(BASE_MIB - 20 + 0.0132 * columns + 0.0066 * rows) * attempt
+
     return mem_mb
