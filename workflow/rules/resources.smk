@@ -77,22 +77,23 @@ def fixed_mem_mb(rule_name):
 
 
 @functools.cache
-def _metadata(path):
-    return pq.read_metadata(path)
-
-
-@functools.cache
 def input_shape():
     """(columns, rows, largest row group in MiB, footers in MiB, largest footer in MiB) of the input
     from the Parquet footers when the workflow is parsed: columns of the first file (all files have the
-    same), the row groups and footers of the first 8 files (the footers' sum scaled to every file);
-    None when the input is the demo (written by a rule) or cannot be read (the ingest rule reports that).
+    same), rows counted until `sample_rows` (no stage holds more), the row groups and footers of the
+    first 8 files (the footers' sum scaled to every file); None when the input is the demo (written by
+    a rule) or cannot be read (the ingest rule reports that).
     """
     if not config["input"]:
         return None
     try:
-        first = [_metadata(path) for path in INPUT_FILES[:8]]
-        rows = sum(pq.read_metadata(path).num_rows for path in INPUT_FILES)
+        first = [pq.read_metadata(path) for path in INPUT_FILES[:8]]
+        rows, limit = 0, config["sample_rows"]
+        # each footer read once, and only as far as needed
+        for k, path in enumerate(INPUT_FILES):
+            rows += (first[k] if k < len(first) else pq.read_metadata(path)).num_rows
+            if limit and rows >= limit:
+                break
     except Exception:
         return None
     group = max(
