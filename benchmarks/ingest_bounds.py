@@ -35,15 +35,13 @@ from suite import HERE, SIZES, duckdb_scan, warm_cache, write_data, write_plante
 ROW_GROUP = 5_000  # rows per Parquet row group of the rows and files tables: DuckDB holds whole row groups
 
 CHILD = """
-import json, logging, resource, sys, time
+import json, logging, sys, time
 from descriptor_pipeline.ingest import IngestSettings, run_ingest
+from descriptor_pipeline.logs import peak_rss_mib  # VmHWM: ru_maxrss would also count the parent's RSS at fork
 files, out = json.loads(sys.argv[1]), sys.argv[2]
 t0 = time.perf_counter()
 s = run_ingest(files, IngestSettings.with_defaults(), out + "/stats.parquet", out + "/survivors.txt", out + "/sample.parquet", threads=2)
-# VmHWM is this process's own high-water mark; ru_maxrss would also count the parent's RSS at fork
-hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")]
-peak = (hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
-print(json.dumps({"seconds": time.perf_counter() - t0, "peak_rss_mb": peak,
+print(json.dumps({"seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mib(),
                   "columns": s["columns"], "kept": s["kept"], "sample_rows": s["sample_rows"]}))
 """
 

@@ -21,10 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 CHILD = """
-import json, resource, sys, time
-def peak_mb():  # this process's own high-water mark: a child's ru_maxrss also counts its parent's RSS at fork
-    hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")]
-    return (hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
+import json, sys, time
+from descriptor_pipeline.logs import peak_rss_mib as peak_mb  # VmHWM: ru_maxrss counts the parent's RSS at fork
 from descriptor_pipeline.ingest import IngestSettings, run_ingest
 files, out = json.loads(sys.argv[1]), sys.argv[2]
 t0 = time.perf_counter()

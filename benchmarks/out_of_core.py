@@ -27,10 +27,8 @@ import pyarrow.parquet as pq
 HERE = Path(__file__).resolve().parent
 
 CHILD = """
-import json, resource, sys, threading, time
-def peak_mb():  # this process's own high-water mark: a child's ru_maxrss also counts its parent's RSS at fork
-    hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")]
-    return (hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
+import json, sys, threading, time
+from descriptor_pipeline.logs import peak_rss_mib as peak_mb  # VmHWM: ru_maxrss counts the parent's RSS at fork
 from pathlib import Path
 import descriptor_pipeline.ingest as ingest
 
